@@ -1,0 +1,180 @@
+package org.healthexport.relay;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.support.service.ServiceSupport;
+import org.flywaydb.core.Flyway;
+import org.healthexport.relay.api.JobsApi;
+import org.healthexport.relay.auth.SourceAuth;
+import org.healthexport.relay.config.RelayProperties;
+import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.deliver.Delivery;
+import org.healthexport.relay.deliver.DeliveryTarget;
+import org.healthexport.relay.deliver.DeliveryTargets;
+import org.healthexport.relay.deliver.KeyLayout;
+import org.healthexport.relay.deliver.ReceiptWriter;
+import org.healthexport.relay.http.SourceFiles;
+import org.healthexport.relay.job.JobLifecycle;
+import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.job.RelayMetrics;
+import org.healthexport.relay.sandbox.FhirBulkSandbox;
+import org.healthexport.relay.source.JobAdopter;
+import org.healthexport.relay.source.KickoffSchedule;
+import org.healthexport.relay.source.fhir.FhirBulkKickoff;
+import org.healthexport.relay.source.fhir.FhirBulkStatus;
+import org.healthexport.relay.source.fhir.OperationOutcomes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.http.HttpClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Wires the relay's beans from {@code relay.*} properties and binds them under the names the YAML routes use.
+ * With no source configured it runs the demo: the sandbox Bulk Data server and a source pointing at it.
+ */
+public class RelayConfiguration implements CamelConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(RelayConfiguration.class);
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        RelayProperties props = new RelayProperties(context);
+        Registry registry = context.getRegistry();
+        Clock clock = Clock.systemUTC();
+
+        boolean demo = props.sourceIds().isEmpty() && props.getBoolean("relay.demo.enabled", true);
+        if (demo || props.getBoolean("relay.sandbox.enabled", false)) {
+            FhirBulkSandbox sandbox = new FhirBulkSandbox(props.get("relay.sandbox.host", "127.0.0.1"),
+                    props.getInt("relay.sandbox.port", 0))
+                    .pollsBeforeReady(props.getInt("relay.sandbox.polls-before-ready", 2))
+                    .retryAfterSeconds(props.getInt("relay.sandbox.retry-after", 1))
+                    .patients(props.getInt("relay.sandbox.patients", 10))
+                    .bigFileBytes(props.getLong("relay.sandbox.big-file-bytes", 0));
+            sandbox.start();
+            context.addService(sandbox, true, true);
+            registry.bind("fhirBulkSandbox", sandbox);
+            LOG.info("FHIR Bulk Data sandbox listening at {}", sandbox.fhirBase());
+            if (demo) {
+                defineDemoSource(context, sandbox);
+            }
+        }
+
+        List<SourceConfig> configured = new ArrayList<>();
+        for (String id : props.sourceIds()) {
+            SourceConfig source = new SourceConfig(id, props);
+            KeyLayout.validate(id, source.property("path", KeyLayout.DEFAULT_TEMPLATE),
+                    Set.of("source", "jobId", "date"));
+            configured.add(source);
+        }
+        Sources sources = new Sources(configured);
+        registry.bind("sources", sources);
+        registry.bind("relayProperties", props);
+
+        HikariDataSource dataSource = dataSource(props);
+        Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
+        JobStore store = new JobStore(dataSource, clock);
+        registry.bind("jobStore", store);
+
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.bind("prometheusMeterRegistry", meters);
+        RelayMetrics metrics = new RelayMetrics(meters, store);
+        registry.bind("relayMetrics", metrics);
+
+        String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        JobLifecycle jobs = new JobLifecycle(store, sources, owner,
+                props.getDuration("relay.poll.lease", Duration.ofSeconds(60)),
+                props.getInt("relay.poll.batch-size", 100), metrics);
+        registry.bind("jobs", jobs);
+
+        HttpClient http = HttpClient.newBuilder()
+                .connectTimeout(props.getDuration("relay.http.connect-timeout", Duration.ofSeconds(10)))
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .version(HttpClient.Version.HTTP_1_1)
+                .build();
+        SourceAuth auth = new SourceAuth(sources, http, clock);
+        registry.bind("sourceAuth", auth);
+        SourceFiles files = new SourceFiles(http, props.getDuration("relay.http.read-timeout", Duration.ofMinutes(5)),
+                props.getLong("relay.download.max-inflate-ratio", 200));
+        registry.bind("sourceFiles", files);
+
+        registry.bind("operationOutcomes", new OperationOutcomes());
+        FhirBulkKickoff fhirKickoff = new FhirBulkKickoff(sources, store, jobs);
+        registry.bind("fhirBulkKickoff", fhirKickoff);
+        registry.bind("fhirBulkStatus", new FhirBulkStatus(sources, jobs, files, auth,
+                props.getLong("relay.http.max-status-bytes", 16L * 1024 * 1024)));
+        registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
+
+        DeliveryTarget target = DeliveryTargets.create(props);
+        registry.bind("deliveryTarget", target);
+        registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), metrics));
+
+        Map<String, JobAdopter> adopters = new HashMap<>();
+        adopters.put("fhir-bulk", fhirKickoff);
+        registry.bind("jobAdopters", adopters);
+        registry.bind("jobsApi", new JobsApi(store, jobs, sources, adopters, props.get("relay.api.token", null)));
+
+        // On a clean stop, leases are handed back so another replica takes the jobs at once.
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                int released = store.releaseAll(owner);
+                LOG.info("Released {} job lease(s) held by {}", released, owner);
+                dataSource.close();
+            }
+        }, true, true);
+        LOG.info("Relay {} ready: {} source(s) {}, store {}, target {}", owner, sources.all().size(),
+                sources.all().stream().map(SourceConfig::id).toList(), store.isPostgres() ? "PostgreSQL" : "H2",
+                target.kind());
+    }
+
+    private static void defineDemoSource(CamelContext context, FhirBulkSandbox sandbox) {
+        var pc = context.getPropertiesComponent();
+        Map<String, String> demo = Map.of(
+                "relay.sources.demo.kind", "fhir-bulk",
+                "relay.sources.demo.base-url", sandbox.fhirBase(),
+                "relay.sources.demo.export", "Group/demo/$export?_type=Patient,Observation",
+                "relay.sources.demo.kickoff-on-start", "true",
+                "relay.sources.demo.allowed-hosts", sandbox.storageOrigin());
+        demo.forEach(pc::addInitialProperty);
+        LOG.info("No source configured: running the demo against the sandbox");
+    }
+
+    private static HikariDataSource dataSource(RelayProperties props) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(props.get("relay.store.url", "jdbc:h2:file:./data/relay-store"));
+        props.get("relay.store.username").ifPresent(config::setUsername);
+        props.get("relay.store.password").ifPresent(config::setPassword);
+        config.setMaximumPoolSize(props.getInt("relay.store.pool-size", 10));
+        config.setPoolName("relay-store");
+        // Fail fast at startup if the store is unreachable, but let the pool reconnect after a database restart.
+        config.setInitializationFailTimeout(props.getDuration("relay.store.connect-timeout", Duration.ofSeconds(30)).toMillis());
+        config.setConnectionTimeout(props.getDuration("relay.store.connect-timeout", Duration.ofSeconds(30)).toMillis());
+        return new HikariDataSource(config);
+    }
+
+    private static String hostname() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "relay";
+        }
+    }
+}

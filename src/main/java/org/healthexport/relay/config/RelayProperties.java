@@ -1,0 +1,121 @@
+package org.healthexport.relay.config;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.PropertiesComponent;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Typed reads of {@code relay.*} properties through Camel's properties component, so every key is
+ * overridden by {@code -Dkey=value} and by its environment variable ({@code RELAY_POLL_MAX_WAIT}).
+ */
+public class RelayProperties {
+    private static final Pattern ENV_SOURCE_KIND = Pattern.compile("RELAY_SOURCES_([A-Z0-9]+)_KIND");
+    private final PropertiesComponent properties;
+
+    public RelayProperties(CamelContext context) {
+        this.properties = context.getPropertiesComponent();
+    }
+
+    public Optional<String> get(String key) {
+        return properties.resolveProperty(key).map(String::trim).filter(v -> !v.isEmpty());
+    }
+
+    public String get(String key, String defaultValue) {
+        return get(key).orElse(defaultValue);
+    }
+
+    public String require(String key) {
+        return get(key).orElseThrow(() -> new ConfigurationException("Missing property " + key));
+    }
+
+    public int getInt(String key, int defaultValue) {
+        String v = get(key, null);
+        try {
+            return v == null ? defaultValue : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigurationException("Property " + key + " must be a whole number, not '" + v + "'");
+        }
+    }
+
+    public long getLong(String key, long defaultValue) {
+        String v = get(key, null);
+        try {
+            return v == null ? defaultValue : Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigurationException("Property " + key + " must be a whole number, not '" + v + "'");
+        }
+    }
+
+    public boolean getBoolean(String key, boolean defaultValue) {
+        return get(key).map(Boolean::parseBoolean).orElse(defaultValue);
+    }
+
+    /** Durations as ISO-8601 ({@code PT10S}) or a number with a unit: {@code 500ms}, {@code 10s}, {@code 5m}, {@code 2h}, {@code 1d}. */
+    public Duration getDuration(String key, Duration defaultValue) {
+        return get(key).map(v -> parseDuration(key, v)).orElse(defaultValue);
+    }
+
+    public static Duration parseDuration(String key, String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        try {
+            if (v.startsWith("p")) {
+                return Duration.parse(v.toUpperCase(Locale.ROOT));
+            }
+            Matcher m = Pattern.compile("(\\d+)(ms|s|m|h|d)?").matcher(v);
+            if (m.matches()) {
+                long n = Long.parseLong(m.group(1));
+                String unit = m.group(2) == null ? "s" : m.group(2);
+                return switch (unit) {
+                    case "ms" -> Duration.ofMillis(n);
+                    case "m" -> Duration.ofMinutes(n);
+                    case "h" -> Duration.ofHours(n);
+                    case "d" -> Duration.ofDays(n);
+                    default -> Duration.ofSeconds(n);
+                };
+            }
+        } catch (RuntimeException e) {
+            // fall through to the clear message below
+        }
+        throw new ConfigurationException("Property " + key + " must be a duration such as 30s, 5m or PT1H, not '"
+                + value + "'");
+    }
+
+    /**
+     * The ids of the configured sources: from the properties files, system properties, and environment
+     * variables named {@code RELAY_SOURCES_<ID>_KIND} (an id given that way is lower-cased).
+     */
+    public Set<String> sourceIds() {
+        Set<String> ids = new TreeSet<>();
+        Properties all = properties.loadProperties(k -> k.startsWith("relay.sources."));
+        addSourceIds(ids, all.stringPropertyNames());
+        addSourceIds(ids, System.getProperties().stringPropertyNames());
+        for (Map.Entry<String, String> env : System.getenv().entrySet()) {
+            Matcher m = ENV_SOURCE_KIND.matcher(env.getKey());
+            if (m.matches()) {
+                ids.add(m.group(1).toLowerCase(Locale.ROOT));
+            }
+        }
+        return ids;
+    }
+
+    private static void addSourceIds(Set<String> ids, Set<String> keys) {
+        for (String key : keys) {
+            if (key.startsWith("relay.sources.")) {
+                String rest = key.substring("relay.sources.".length());
+                int dot = rest.indexOf('.');
+                if (dot > 0) {
+                    ids.add(rest.substring(0, dot));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package org.healthexport.relay.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * One configured source ({@code relay.sources.<id>.*}). The keys every kind shares are typed here; a kind's own
+ * keys are read with {@link #property(String)}.
+ */
+public final class SourceConfig {
+    private final String id;
+    private final String prefix;
+    private final RelayProperties properties;
+    private final String kind;
+    private final URI baseUrl;
+    private final Set<String> allowedOrigins;
+
+    public SourceConfig(String id, RelayProperties properties) {
+        if (!id.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,63}")) {
+            throw new ConfigurationException("Source id '" + id + "' must be letters, digits, '-' or '_'");
+        }
+        this.id = id;
+        this.prefix = "relay.sources." + id + ".";
+        this.properties = properties;
+        this.kind = properties.get(prefix + "kind")
+                .orElseThrow(() -> new ConfigurationException("Source " + id + " has no " + prefix + "kind"));
+        this.baseUrl = property("base-url").map(SourceConfig::baseUri).orElse(null);
+        Set<String> origins = new LinkedHashSet<>();
+        if (baseUrl != null) {
+            origins.add(origin(baseUrl));
+        }
+        property("allowed-hosts").ifPresent(list -> Arrays.stream(list.split(","))
+                .map(String::trim).filter(s -> !s.isEmpty()).map(s -> s.toLowerCase(Locale.ROOT)).forEach(origins::add));
+        this.allowedOrigins = Set.copyOf(origins);
+    }
+
+    private static URI baseUri(String value) {
+        String v = value.endsWith("/") ? value : value + "/";
+        URI uri = URI.create(v);
+        if (uri.getScheme() == null || uri.getHost() == null) {
+            throw new ConfigurationException("base-url '" + value + "' must be an absolute http(s) URL");
+        }
+        return uri;
+    }
+
+    /** {@code scheme://host:port} with the default port made explicit, lower-cased: the unit of trust. */
+    public static String origin(URI uri) {
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        int port = uri.getPort() != -1 ? uri.getPort() : "https".equals(scheme) ? 443 : 80;
+        String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
+        return scheme + "://" + host + ":" + port;
+    }
+
+    public String id() { return id; }
+    public String kind() { return kind; }
+    public URI baseUrl() { return baseUrl; }
+
+    public URI requireBaseUrl() {
+        if (baseUrl == null) {
+            throw new ConfigurationException("Source " + id + " needs " + prefix + "base-url");
+        }
+        return baseUrl;
+    }
+
+    /** The source's own origin (where its token may go). */
+    public String origin() {
+        return baseUrl == null ? null : origin(baseUrl);
+    }
+
+    /** Origins files may come from: the source's own plus {@code allowed-hosts} (host or scheme://host:port). */
+    public boolean allowsHost(URI uri) {
+        String origin = origin(uri);
+        String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
+        return allowedOrigins.contains(origin) || allowedOrigins.contains(host)
+                || allowedOrigins.stream().anyMatch(a -> a.startsWith("*.") && host.endsWith(a.substring(1)));
+    }
+
+    public Set<String> allowedOrigins() { return allowedOrigins; }
+
+    public Optional<String> property(String name) {
+        return properties.get(prefix + name);
+    }
+
+    public String property(String name, String defaultValue) {
+        return properties.get(prefix + name, defaultValue);
+    }
+
+    public String requireProperty(String name) {
+        return property(name).orElseThrow(() -> new ConfigurationException("Source " + id + " needs " + prefix + name));
+    }
+
+    public boolean flag(String name, boolean defaultValue) {
+        return properties.getBoolean(prefix + name, defaultValue);
+    }
+
+    public int intProperty(String name, int defaultValue) {
+        return properties.getInt(prefix + name, defaultValue);
+    }
+
+    /** A per-source duration, falling back to the relay-wide {@code relay.<fallbackKey>}. */
+    public Duration duration(String name, String fallbackKey, Duration defaultValue) {
+        return properties.getDuration(prefix + name, properties.getDuration("relay." + fallbackKey, defaultValue));
+    }
+
+    public Set<String> list(String name) {
+        return property(name).map(v -> Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                .collect(Collectors.toCollection(LinkedHashSet::new))).orElseGet(LinkedHashSet::new);
+    }
+
+    @Override
+    public String toString() {
+        return "source " + id + " (" + kind + ")";
+    }
+}

@@ -1,0 +1,178 @@
+package org.healthexport.relay.deliver;
+
+import org.apache.camel.Body;
+import org.apache.camel.ExchangeProperty;
+import org.healthexport.relay.auth.SourceAuth;
+import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.http.SourceFiles;
+import org.healthexport.relay.job.ExportJob;
+import org.healthexport.relay.job.Hashes;
+import org.healthexport.relay.job.JobEvents;
+import org.healthexport.relay.job.JobFile;
+import org.healthexport.relay.job.JobLifecycle;
+import org.healthexport.relay.job.JobStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The target-neutral delivery step: each planned file streamed from its source to the target, its size and
+ * SHA-256 computed on the way and recorded, so a restart skips what already landed; then the receipt, last.
+ */
+public class Delivery {
+    private static final Logger LOG = LoggerFactory.getLogger(Delivery.class);
+    private static final Duration LEASE_RENEWAL = Duration.ofSeconds(10);
+    private final Sources sources;
+    private final JobStore store;
+    private final JobLifecycle jobs;
+    private final SourceFiles files;
+    private final SourceAuth auth;
+    private final DeliveryTarget target;
+    private final ReceiptWriter receipts;
+    private final JobEvents events;
+    private final java.util.concurrent.ConcurrentMap<String, Exception> failures =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    public Delivery(Sources sources, JobStore store, JobLifecycle jobs, SourceFiles files, SourceAuth auth,
+                    DeliveryTarget target, ReceiptWriter receipts, JobEvents events) {
+        this.sources = sources;
+        this.store = store;
+        this.jobs = jobs;
+        this.files = files;
+        this.auth = auth;
+        this.target = target;
+        this.receipts = receipts;
+        this.events = events;
+    }
+
+    public DeliveryTarget target() {
+        return target;
+    }
+
+    /** The job's files not delivered yet (all of them on a first run, the rest after a restart). */
+    public List<JobFile> pendingFiles(@ExchangeProperty("job") ExportJob job) {
+        return store.files(job.id()).stream().filter(f -> !f.isDelivered()).toList();
+    }
+
+    /** Streams one file from the source to the target and records what landed. */
+    public void deliverFile(@ExchangeProperty("job") ExportJob job, @Body JobFile file) throws IOException {
+        SourceConfig source = sources.get(job.sourceId());
+        boolean tokenRequired = !"false".equals(job.attribute("requiresAccessToken"));
+        String accept = file.targetKey().endsWith(".ndjson") ? "application/fhir+ndjson" : "application/json";
+        try (InputStream in = files.open(source, URI.create(file.url()), tokenRequired, auth.tokens(source.id()), accept);
+             Measured measured = new Measured(in, () -> jobs.keepLease(job))) {
+            target.put(file.targetKey(), measured, -1, contentType(file.targetKey()));
+            store.fileDelivered(file.id(), measured.bytes, measured.sha256());
+            LOG.info("Job {}: delivered {} ({} bytes) to {}", job.id(), file.targetKey(), measured.bytes,
+                    target.kind());
+            events.fileDelivered(job, file, measured.bytes, target.kind());
+        }
+    }
+
+    /** Split step: a file that failed is remembered; the other files of the job go on. */
+    public void fileFailed(ExportJob job, JobFile file, Exception error) {
+        LOG.warn("Job {}: file {} not delivered: {}", job.id(), file.targetKey(), error.toString());
+        failures.merge(job.id(), error, (first, later) -> preferred(first, later));
+    }
+
+    /**
+     * After the split: the job's most telling file failure goes to the error handler (an expired link, which
+     * calls for a fresh manifest, before a transient fault, which calls for a retry).
+     */
+    public void rethrowFileFailure(@ExchangeProperty("job") ExportJob job) throws Exception {
+        Exception failure = failures.remove(job.id());
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static Exception preferred(Exception first, Exception later) {
+        return later instanceof org.healthexport.relay.http.FileUnavailableException f && f.isExpiredLink()
+                ? later : first;
+    }
+
+    /** Writes the receipt after every file landed; the job is then complete at the target. */
+    public String writeReceipt(@ExchangeProperty("job") ExportJob job) throws IOException {
+        SourceConfig source = sources.get(job.sourceId());
+        List<JobFile> all = store.files(job.id());
+        if (all.stream().anyMatch(f -> !f.isDelivered())) {
+            throw new IllegalStateException("Job " + job.id() + " still has undelivered files");
+        }
+        String folder = KeyLayout.folderOf(job, source);
+        ReceiptWriter.Receipt receipt = receipts.receipt(job, all, target.kind(), store.now(), Map.of());
+        String key = receipts.write(target, folder, receipt);
+        store.recordDelivery(job.id(), target.kind(), key, all.size(),
+                all.stream().mapToLong(f -> f.bytes() == null ? 0 : f.bytes()).sum());
+        LOG.info("Job {} of source {} delivered: {} files, receipt at {}", job.id(), job.sourceId(), all.size(),
+                target.locate(key));
+        return key;
+    }
+
+    static String contentType(String key) {
+        if (key.endsWith(".ndjson")) {
+            return "application/fhir+ndjson";
+        }
+        return key.endsWith(".json") ? "application/json" : "application/octet-stream";
+    }
+
+    /** Counts and hashes the bytes as the target reads them; keeps the job's lease alive on long files. */
+    static final class Measured extends FilterInputStream {
+        private final MessageDigest digest = Hashes.sha256();
+        private final Runnable keepLease;
+        private long bytes;
+        private long lastRenewal = System.nanoTime();
+
+        Measured(InputStream in, Runnable keepLease) {
+            super(in);
+            this.keepLease = keepLease;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                digest.update((byte) b);
+                bytes++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            if (n > 0) {
+                digest.update(buf, off, n);
+                bytes += n;
+                if (System.nanoTime() - lastRenewal > LEASE_RENEWAL.toNanos()) {
+                    lastRenewal = System.nanoTime();
+                    keepLease.run();
+                }
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) {
+            return 0; // every byte must pass through the digest
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
+
+        String sha256() {
+            return HexFormat.of().formatHex(digest.digest());
+        }
+    }
+}

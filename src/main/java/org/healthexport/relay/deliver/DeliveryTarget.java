@@ -1,0 +1,27 @@
+package org.healthexport.relay.deliver;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * Where delivered files land: a folder, an S3 bucket, an SFTP server. Every target gives the same guarantee:
+ * nothing is visible under {@code key} until all its bytes are, and writing the same key again replaces it,
+ * so a delivery repeated after a crash leaves one complete copy.
+ */
+public interface DeliveryTarget {
+
+    /** {@code file}, {@code s3}, {@code sftp}: for receipts, logs and metrics. */
+    String kind();
+
+    /**
+     * Streams {@code content} to {@code key} (relative, '/'-separated, already sanitised by {@link KeyLayout}).
+     * {@code length} is the byte count when known, else -1. Memory use must not grow with the content.
+     */
+    void put(String key, InputStream content, long length, String contentType) throws IOException;
+
+    /** True when an object is stored under {@code key}. */
+    boolean exists(String key) throws IOException;
+
+    /** Where {@code key} is, for a person: a path, an s3:// or sftp:// URL. */
+    String locate(String key);
+}

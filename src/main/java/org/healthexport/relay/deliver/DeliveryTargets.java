@@ -1,0 +1,21 @@
+package org.healthexport.relay.deliver;
+
+import org.healthexport.relay.config.ConfigurationException;
+import org.healthexport.relay.config.RelayProperties;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Builds the configured target ({@code relay.target.kind}): file, s3 or sftp. */
+public final class DeliveryTargets {
+    private DeliveryTargets() {
+    }
+
+    public static DeliveryTarget create(RelayProperties props) throws IOException {
+        String kind = props.get("relay.target.kind", "file");
+        return switch (kind) {
+            case "file" -> new FolderTarget(Path.of(props.get("relay.target.file.dir", "./data/outbox")));
+            default -> throw new ConfigurationException("relay.target.kind '" + kind + "' is not one of file, s3, sftp");
+        };
+    }
+}

@@ -1,0 +1,30 @@
+package org.healthexport.relay.http;
+
+/**
+ * A source file could not be fetched. {@code gone} (404, 410) and {@code forbidden} (403, a presigned link
+ * past its life) call for a fresh manifest; otherwise the fault is transient and the download is retried.
+ */
+public class FileUnavailableException extends java.io.IOException {
+    private final int httpCode;
+
+    public FileUnavailableException(String message, int httpCode) {
+        super(message);
+        this.httpCode = httpCode;
+    }
+
+    public int httpCode() {
+        return httpCode;
+    }
+
+    public boolean isGone() {
+        return httpCode == 404 || httpCode == 410;
+    }
+
+    public boolean isForbidden() {
+        return httpCode == 403;
+    }
+
+    public boolean isExpiredLink() {
+        return isGone() || isForbidden();
+    }
+}

@@ -1,0 +1,163 @@
+package org.healthexport.relay.http;
+
+import org.healthexport.relay.auth.AccessTokens;
+import org.healthexport.relay.config.SourceConfig;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Opens a source's files as streams. Written on the JDK client rather than camel-http because each hop needs
+ * its own rules: the bearer token only to the source's origin and only when the manifest requires it, never on
+ * a redirect (presigned storage rejects it), every redirect checked by {@link UrlPolicy}, gzip asked for and
+ * decoded with a limit on the inflated size.
+ */
+public class SourceFiles {
+    private static final int MAX_REDIRECTS = 5;
+    private final HttpClient http;
+    private final Duration timeout;
+    private final long maxInflateRatio;
+
+    public SourceFiles(HttpClient http, Duration timeout, long maxInflateRatio) {
+        this.http = http;
+        this.timeout = timeout;
+        this.maxInflateRatio = maxInflateRatio;
+    }
+
+    /** The file's bytes, decoded from gzip when the server compressed them. The caller closes the stream. */
+    public InputStream open(SourceConfig source, URI url, boolean tokenRequired, AccessTokens tokens, String accept)
+            throws IOException {
+        UrlPolicy.checkFileUrl(source, url);
+        boolean sameOrigin = source.origin() != null && source.origin().equals(SourceConfig.origin(url));
+        boolean sendToken = tokenRequired && sameOrigin;
+        HttpResponse<InputStream> response = send(url, sendToken ? tokens.current().orElse(null) : null, accept);
+        if (response.statusCode() == 401 && sendToken) {
+            drain(response);
+            tokens.invalidate();
+            response = send(url, tokens.current().orElse(null), accept);
+        }
+        URI current = url;
+        for (int hop = 0; isRedirect(response.statusCode()); hop++) {
+            String location = response.headers().firstValue("Location").orElse(null);
+            drain(response);
+            if (location == null || hop >= MAX_REDIRECTS) {
+                throw new FileUnavailableException("Too many or empty redirects from " + safe(url), 502);
+            }
+            current = current.resolve(location);
+            UrlPolicy.checkRedirect(source, current);
+            response = send(current, null, accept);
+        }
+        int code = response.statusCode();
+        if (code != 200) {
+            drain(response);
+            throw new FileUnavailableException("GET " + safe(current) + " answered " + code, code);
+        }
+        InputStream body = response.body();
+        boolean gzip = response.headers().firstValue("Content-Encoding")
+                .map(e -> e.toLowerCase(Locale.ROOT).contains("gzip")).orElse(false);
+        if (!gzip) {
+            return body;
+        }
+        CountingInputStream compressed = new CountingInputStream(body);
+        return new InflateLimit(new GZIPInputStream(compressed, 64 * 1024), compressed, maxInflateRatio, safe(url));
+    }
+
+    private HttpResponse<InputStream> send(URI url, String token, String accept) throws IOException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(timeout).GET()
+                .header("Accept", accept).header("Accept-Encoding", "gzip");
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        try {
+            return http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("Interrupted while fetching " + safe(url), e);
+        }
+    }
+
+    private static boolean isRedirect(int code) {
+        return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+    }
+
+    private static void drain(HttpResponse<InputStream> response) {
+        try (InputStream in = response.body()) {
+            in.skip(64 * 1024);
+        } catch (IOException ignored) {
+            // the connection is dropped instead of reused
+        }
+    }
+
+    /** A URL for logs and errors: without its query, where presigned links carry their signature. */
+    public static String safe(URI url) {
+        return url.getScheme() + "://" + url.getRawAuthority() + (url.getRawPath() == null ? "" : url.getRawPath());
+    }
+
+    static final class CountingInputStream extends FilterInputStream {
+        long count;
+
+        CountingInputStream(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                count++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            if (n > 0) {
+                count += n;
+            }
+            return n;
+        }
+    }
+
+    /** Refuses a gzip body that inflates beyond {@code ratio} times its compressed size (a gzip bomb). */
+    static final class InflateLimit extends FilterInputStream {
+        private static final long SLACK = 16L * 1024 * 1024;
+        private final CountingInputStream compressed;
+        private final long ratio;
+        private final String url;
+        private long inflated;
+
+        InflateLimit(InputStream in, CountingInputStream compressed, long ratio, String url) {
+            super(in);
+            this.compressed = compressed;
+            this.ratio = ratio;
+            this.url = url;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            if (n > 0) {
+                inflated += n;
+                if (inflated > SLACK && inflated > compressed.count * ratio) {
+                    throw new IOException("Refused " + url + ": gzip inflates beyond " + ratio + "x its size");
+                }
+            }
+            return n;
+        }
+    }
+}

@@ -1,0 +1,488 @@
+package org.healthexport.relay.job;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The jobs, their files and deliveries, in H2 or PostgreSQL. Due jobs are claimed with a lease, so relays
+ * sharing one database never work on the same job at once, and a dead relay's jobs return when it lapses.
+ */
+public class JobStore {
+    private static final TypeReference<Map<String, String>> ATTRIBUTES = new TypeReference<>() { };
+    private static final String ACTIVE_STATES = "'SUBMITTED','RUNNING','READY','DELIVERING'";
+
+    private final DataSource dataSource;
+    private final Clock clock;
+    private final ObjectMapper json = new ObjectMapper();
+    private final boolean postgres;
+
+    public JobStore(DataSource dataSource, Clock clock) {
+        this.dataSource = dataSource;
+        this.clock = clock;
+        try (Connection c = dataSource.getConnection()) {
+            this.postgres = c.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres");
+        } catch (SQLException e) {
+            throw new StoreException("Cannot reach the job store", e);
+        }
+    }
+
+    public boolean isPostgres() {
+        return postgres;
+    }
+
+    public Instant now() {
+        return clock.instant();
+    }
+
+    /** Creates the job, or returns the one already stored for the same vendor job (adoption is idempotent). */
+    public Adoption adopt(NewJob job, JobState state, Instant firstPoll, Instant deadline) {
+        String key = job.dedupKey();
+        Optional<ExportJob> existing = findByDedupKey(job.sourceId(), key);
+        if (existing.isPresent()) {
+            return new Adoption(existing.get(), false);
+        }
+        Instant now = now();
+        String id = UUID.randomUUID().toString();
+        String sql = "INSERT INTO export_job (id, source_id, kind, vendor_job_id, status_url, dedup_key, state, "
+                + "next_poll_at, deadline_at, request_url, attributes, created_at, updated_at) "
+                + "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, id);
+            ps.setString(2, job.sourceId());
+            ps.setString(3, job.kind());
+            ps.setString(4, job.vendorJobId());
+            ps.setString(5, job.statusUrl());
+            ps.setString(6, key);
+            ps.setString(7, state.name());
+            setInstant(ps, 8, firstPoll);
+            setInstant(ps, 9, deadline);
+            ps.setString(10, job.requestUrl());
+            ps.setString(11, toJson(job.attributes()));
+            setInstant(ps, 12, now);
+            setInstant(ps, 13, now);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            // Lost a race with another adopter of the same job: theirs is the job.
+            Optional<ExportJob> raced = findByDedupKey(job.sourceId(), key);
+            if (raced.isPresent()) {
+                return new Adoption(raced.get(), false);
+            }
+            throw new StoreException("Cannot store job for source " + job.sourceId(), e);
+        }
+        return new Adoption(find(id).orElseThrow(), true);
+    }
+
+    public record Adoption(ExportJob job, boolean created) { }
+
+    public Optional<ExportJob> find(String id) {
+        return queryJobs("SELECT * FROM export_job WHERE id = ?", id).stream().findFirst();
+    }
+
+    public ExportJob get(String id) {
+        return find(id).orElseThrow(() -> new StoreException("No job " + id, null));
+    }
+
+    private Optional<ExportJob> findByDedupKey(String sourceId, String key) {
+        return queryJobs("SELECT * FROM export_job WHERE source_id = ? AND dedup_key = ?", sourceId, key)
+                .stream().findFirst();
+    }
+
+    public List<ExportJob> list(JobState state, int limit) {
+        return state == null
+                ? queryJobs("SELECT * FROM export_job ORDER BY created_at DESC LIMIT " + limit)
+                : queryJobs("SELECT * FROM export_job WHERE state = ? ORDER BY created_at DESC LIMIT " + limit,
+                        state.name());
+    }
+
+    /** Active jobs of one source: a kind that allows one export at a time asks before kicking off. */
+    public List<ExportJob> activeJobsOf(String sourceId) {
+        return queryJobs("SELECT * FROM export_job WHERE source_id = ? AND state IN (" + ACTIVE_STATES + ")",
+                sourceId);
+    }
+
+    public Map<JobState, Long> countByState() {
+        Map<JobState, Long> counts = new EnumMap<>(JobState.class);
+        for (JobState s : JobState.values()) {
+            counts.put(s, 0L);
+        }
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM export_job GROUP BY state");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                counts.put(JobState.valueOf(rs.getString(1)), rs.getLong(2));
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Cannot count jobs", e);
+        }
+        return counts;
+    }
+
+    /**
+     * Claims up to {@code max} due jobs for {@code owner} until {@code lease} has passed. On PostgreSQL rows
+     * are locked with SKIP LOCKED, so concurrent claimers never wait for nor take each other's rows; on H2
+     * each row is taken by a conditional update, which is atomic per row.
+     */
+    public List<ExportJob> claimDue(String owner, Duration lease, int max) {
+        Instant now = now();
+        Instant until = now.plus(lease);
+        if (postgres) {
+            String sql = "UPDATE export_job SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                    + "SELECT id FROM export_job WHERE state IN (" + ACTIVE_STATES + ") AND next_poll_at <= ? "
+                    + "AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_poll_at LIMIT ? "
+                    + "FOR UPDATE SKIP LOCKED) RETURNING *";
+            List<ExportJob> jobs = new ArrayList<>();
+            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, owner);
+                setInstant(ps, 2, until);
+                setInstant(ps, 3, now);
+                setInstant(ps, 4, now);
+                ps.setInt(5, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        jobs.add(readJob(rs));
+                    }
+                }
+            } catch (SQLException e) {
+                throw new StoreException("Cannot claim due jobs", e);
+            }
+            jobs.sort((a, b) -> a.nextPollAt().compareTo(b.nextPollAt()));
+            return jobs;
+        }
+        List<ExportJob> candidates = queryJobs("SELECT * FROM export_job WHERE state IN (" + ACTIVE_STATES
+                + ") AND next_poll_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_poll_at LIMIT "
+                + max, now, now);
+        List<ExportJob> claimed = new ArrayList<>();
+        String take = "UPDATE export_job SET lease_owner = ?, lease_until = ? WHERE id = ? "
+                + "AND (lease_until IS NULL OR lease_until < ?)";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(take)) {
+            for (ExportJob job : candidates) {
+                ps.setString(1, owner);
+                setInstant(ps, 2, until);
+                ps.setString(3, job.id());
+                setInstant(ps, 4, now);
+                if (ps.executeUpdate() == 1) {
+                    claimed.add(job);
+                }
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Cannot claim due jobs", e);
+        }
+        return claimed;
+    }
+
+    /** Extends the lease of a job still being worked on (long deliveries); false when it was lost. */
+    public boolean renewLease(String jobId, String owner, Duration lease) {
+        return execute("UPDATE export_job SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                now().plus(lease), jobId, owner) == 1;
+    }
+
+    /** Gives up the lease, e.g. at shutdown, so another relay can take the job now. */
+    public void release(String jobId, String owner) {
+        execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                jobId, owner);
+    }
+
+    public int releaseAll(String owner) {
+        return execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", owner);
+    }
+
+    /**
+     * Applies a step's changes. With {@code owner} set, the update only lands while that relay still holds
+     * the lease; {@code releaseLease} hands the job back to the scheduler (its next poll time decides).
+     */
+    public ExportJob update(String jobId, String owner, JobUpdate u, boolean releaseLease) {
+        List<String> sets = new ArrayList<>();
+        List<Object> args = new ArrayList<>();
+        set(sets, args, "state", u.state == null ? null : u.state.name());
+        set(sets, args, "vendor_job_id", u.vendorJobId);
+        set(sets, args, "status_url", u.statusUrl);
+        set(sets, args, "vendor_status", u.vendorStatus);
+        set(sets, args, "progress", u.progress);
+        set(sets, args, "next_poll_at", u.nextPollAt);
+        set(sets, args, "attempts", u.attempts);
+        set(sets, args, "last_error", u.lastError);
+        if (u.clearLastError && u.lastError == null) {
+            sets.add("last_error = NULL");
+        }
+        set(sets, args, "request_id", u.requestId);
+        set(sets, args, "transaction_time", u.transactionTime);
+        set(sets, args, "expires_at", u.expiresAt);
+        set(sets, args, "request_url", u.requestUrl);
+        if (!u.attributes.isEmpty()) {
+            Map<String, String> merged = new LinkedHashMap<>(get(jobId).attributes());
+            u.attributes.forEach((k, v) -> {
+                if (v == null) {
+                    merged.remove(k);
+                } else {
+                    merged.put(k, v);
+                }
+            });
+            set(sets, args, "attributes", toJson(merged));
+        }
+        if (releaseLease) {
+            sets.add("lease_owner = NULL");
+            sets.add("lease_until = NULL");
+        }
+        sets.add("updated_at = ?");
+        args.add(now());
+        String sql = "UPDATE export_job SET " + String.join(", ", sets) + " WHERE id = ?";
+        args.add(jobId);
+        if (owner != null) {
+            sql += " AND (lease_owner = ? OR lease_owner IS NULL)";
+            args.add(owner);
+        }
+        if (execute(sql, args.toArray()) != 1) {
+            if (find(jobId).isEmpty()) {
+                throw new StoreException("No job " + jobId, null);
+            }
+            throw new LeaseLostException(jobId);
+        }
+        return get(jobId);
+    }
+
+    private static void set(List<String> sets, List<Object> args, String column, Object value) {
+        if (value != null) {
+            sets.add(column + " = ?");
+            args.add(value);
+        }
+    }
+
+    // ---- files ----------------------------------------------------------------------------------------
+
+    /**
+     * Records the files of a manifest. A file already known under the same sequence number keeps its delivery
+     * record and only takes the new URL: a refreshed manifest (new presigned links) never re-delivers a file.
+     */
+    public List<JobFile> planFiles(String jobId, List<JobFile> files) {
+        Map<Integer, JobFile> known = new LinkedHashMap<>();
+        for (JobFile f : files(jobId)) {
+            known.put(f.seq(), f);
+        }
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement insert = c.prepareStatement("INSERT INTO job_file (job_id, seq, file_group, "
+                    + "type, url, target_key) VALUES (?,?,?,?,?,?)");
+                 PreparedStatement refresh = c.prepareStatement("UPDATE job_file SET url = ? WHERE job_id = ? "
+                         + "AND seq = ?")) {
+                for (JobFile f : files) {
+                    if (known.containsKey(f.seq())) {
+                        refresh.setString(1, f.url());
+                        refresh.setString(2, jobId);
+                        refresh.setInt(3, f.seq());
+                        refresh.addBatch();
+                    } else {
+                        insert.setString(1, jobId);
+                        insert.setInt(2, f.seq());
+                        insert.setString(3, f.group());
+                        insert.setString(4, f.type());
+                        insert.setString(5, f.url());
+                        insert.setString(6, f.targetKey());
+                        insert.addBatch();
+                    }
+                }
+                insert.executeBatch();
+                refresh.executeBatch();
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Cannot record the files of job " + jobId, e);
+        }
+        return files(jobId);
+    }
+
+    public List<JobFile> files(String jobId) {
+        List<JobFile> files = new ArrayList<>();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT * FROM job_file WHERE job_id = ? ORDER BY seq")) {
+            ps.setString(1, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    files.add(new JobFile(rs.getLong("id"), rs.getString("job_id"), rs.getInt("seq"),
+                            rs.getString("file_group"), rs.getString("type"), rs.getString("url"),
+                            rs.getString("target_key"), (Long) rs.getObject("bytes", Long.class),
+                            rs.getString("sha256"), instant(rs, "delivered_at")));
+                }
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Cannot read the files of job " + jobId, e);
+        }
+        return files;
+    }
+
+    public void fileDelivered(long fileId, long bytes, String sha256) {
+        execute("UPDATE job_file SET bytes = ?, sha256 = ?, delivered_at = ? WHERE id = ?", bytes, sha256, now(),
+                fileId);
+    }
+
+    public void recordDelivery(String jobId, String targetKind, String receiptKey, int files, long bytes) {
+        execute("DELETE FROM delivery WHERE job_id = ?", jobId);
+        execute("INSERT INTO delivery (job_id, target_kind, receipt_key, files, bytes, delivered_at) "
+                + "VALUES (?,?,?,?,?,?)", jobId, targetKind, receiptKey, files, bytes, now());
+    }
+
+    public Optional<String> receiptKey(String jobId) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT receipt_key FROM delivery WHERE job_id = ?")) {
+            ps.setString(1, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Cannot read the delivery of job " + jobId, e);
+        }
+    }
+
+    // ---- per-source state -------------------------------------------------------------------------------
+
+    public Optional<Instant> lastTransactionTime(String sourceId) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT last_transaction_time FROM source_state WHERE source_id = ?")) {
+            ps.setString(1, sourceId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(instant(rs, 1)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Cannot read the state of source " + sourceId, e);
+        }
+    }
+
+    public void rememberTransactionTime(String sourceId, Instant transactionTime) {
+        ensureSourceRow(sourceId);
+        execute("UPDATE source_state SET last_transaction_time = ? WHERE source_id = ? AND "
+                + "(last_transaction_time IS NULL OR last_transaction_time < ?)", transactionTime, sourceId,
+                transactionTime);
+    }
+
+    /**
+     * Takes the scheduled kick-off due at {@code fireTime}: true for exactly one caller across all relays sharing
+     * the store, because the conditional update succeeds only while the stored time is older.
+     */
+    public boolean takeScheduledKickoff(String sourceId, Instant fireTime) {
+        ensureSourceRow(sourceId);
+        return execute("UPDATE source_state SET last_kickoff_at = ? WHERE source_id = ? AND "
+                + "(last_kickoff_at IS NULL OR last_kickoff_at < ?)", fireTime, sourceId, fireTime) == 1;
+    }
+
+    private void ensureSourceRow(String sourceId) {
+        try {
+            execute("INSERT INTO source_state (source_id) SELECT ? WHERE NOT EXISTS "
+                    + "(SELECT 1 FROM source_state WHERE source_id = ?)", sourceId, sourceId);
+        } catch (StoreException raced) {
+            // another relay inserted it first; the row is there either way
+        }
+    }
+
+    /** True when the store answers: the readiness check. */
+    public boolean isReachable() {
+        try (Connection c = dataSource.getConnection()) {
+            return c.isValid(2);
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    // ---- plumbing ---------------------------------------------------------------------------------------
+
+    private List<ExportJob> queryJobs(String sql, Object... args) {
+        List<ExportJob> jobs = new ArrayList<>();
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    jobs.add(readJob(rs));
+                }
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Cannot read jobs", e);
+        }
+        return jobs;
+    }
+
+    private int execute(String sql, Object... args) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new StoreException("Job store update failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static void bind(PreparedStatement ps, Object... args) throws SQLException {
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            if (a instanceof Instant instant) {
+                setInstant(ps, i + 1, instant);
+            } else {
+                ps.setObject(i + 1, a);
+            }
+        }
+    }
+
+    private static void setInstant(PreparedStatement ps, int index, Instant value) throws SQLException {
+        if (value == null) {
+            ps.setNull(index, Types.TIMESTAMP_WITH_TIMEZONE);
+        } else {
+            ps.setObject(index, value.atOffset(ZoneOffset.UTC));
+        }
+    }
+
+    private static Instant instant(ResultSet rs, String column) throws SQLException {
+        OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
+        return t == null ? null : t.toInstant();
+    }
+
+    private static Instant instant(ResultSet rs, int column) throws SQLException {
+        OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
+        return t == null ? null : t.toInstant();
+    }
+
+    private ExportJob readJob(ResultSet rs) throws SQLException {
+        return new ExportJob(rs.getString("id"), rs.getString("source_id"), rs.getString("kind"),
+                rs.getString("vendor_job_id"), rs.getString("status_url"), JobState.valueOf(rs.getString("state")),
+                rs.getString("vendor_status"), rs.getString("progress"), instant(rs, "next_poll_at"),
+                instant(rs, "deadline_at"), rs.getInt("attempts"), rs.getString("last_error"),
+                rs.getString("request_id"), instant(rs, "transaction_time"), instant(rs, "expires_at"),
+                rs.getString("request_url"), fromJson(rs.getString("attributes")), instant(rs, "created_at"),
+                instant(rs, "updated_at"));
+    }
+
+    private String toJson(Map<String, String> attributes) {
+        try {
+            return json.writeValueAsString(attributes == null ? Map.of() : attributes);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("Job attributes are not serialisable", e);
+        }
+    }
+
+    private Map<String, String> fromJson(String text) {
+        try {
+            return text == null ? Map.of() : json.readValue(text, ATTRIBUTES);
+        } catch (JsonProcessingException e) {
+            throw new StoreException("Corrupt job attributes", e);
+        }
+    }
+
+}

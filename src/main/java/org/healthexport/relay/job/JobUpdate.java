@@ -1,0 +1,56 @@
+package org.healthexport.relay.job;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The fields one step changes on a job; anything left unset keeps its stored value. */
+public final class JobUpdate {
+    JobState state;
+    String vendorJobId;
+    String statusUrl;
+    String vendorStatus;
+    String progress;
+    Instant nextPollAt;
+    Integer attempts;
+    String lastError;
+    boolean clearLastError;
+    String requestId;
+    Instant transactionTime;
+    Instant expiresAt;
+    String requestUrl;
+    final Map<String, String> attributes = new LinkedHashMap<>();
+
+    public static JobUpdate to(JobState state) {
+        JobUpdate update = new JobUpdate();
+        update.state = state;
+        return update;
+    }
+
+    public static JobUpdate keepState() {
+        return new JobUpdate();
+    }
+
+    public JobUpdate state(JobState value) { this.state = value; return this; }
+    public JobUpdate vendorJobId(String value) { this.vendorJobId = value; return this; }
+    public JobUpdate statusUrl(String value) { this.statusUrl = value; return this; }
+    public JobUpdate vendorStatus(String value) { this.vendorStatus = truncate(value, 200); return this; }
+    public JobUpdate progress(String value) { this.progress = truncate(value, 200); return this; }
+    public JobUpdate nextPollAt(Instant value) { this.nextPollAt = value; return this; }
+    public JobUpdate attempts(int value) { this.attempts = value; return this; }
+    public JobUpdate lastError(String value) { this.lastError = truncate(value, 2000); return this; }
+    public JobUpdate clearLastError() { this.clearLastError = true; return this; }
+    public JobUpdate requestId(String value) { this.requestId = truncate(value, 200); return this; }
+    public JobUpdate transactionTime(Instant value) { this.transactionTime = value; return this; }
+    public JobUpdate expiresAt(Instant value) { this.expiresAt = value; return this; }
+    public JobUpdate requestUrl(String value) { this.requestUrl = truncate(value, 2048); return this; }
+    public JobUpdate attribute(String name, String value) { this.attributes.put(name, value); return this; }
+
+    public JobState state() {
+        return state;
+    }
+
+    static String truncate(String value, int max) {
+        return value == null || value.length() <= max ? value : value.substring(0, max - 1) + "…";
+    }
+}

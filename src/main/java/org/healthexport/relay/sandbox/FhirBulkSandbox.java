@@ -1,0 +1,454 @@
+package org.healthexport.relay.sandbox;
+
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.factories.DefaultJWSVerifierFactory;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpExchange;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * A FHIR Bulk Data server as the IG describes it, for the demo and the tests: kick-off at system, Patient or
+ * Group level (GET or POST), 202 with X-Progress and Retry-After for a few polls, then a manifest with output,
+ * error and deleted files; gzip when asked; DELETE; one file served through a 307 to a "presigned" storage
+ * server on another origin that refuses any Authorization header; optional OAuth (client secret or SMART
+ * private_key_jwt); and faults queued on demand (429, transient OperationOutcomes, 5xx, expired files,
+ * connections cut mid-file).
+ */
+public class FhirBulkSandbox extends SandboxServer {
+    public static final String BASE_PATH = "/fhir";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FhirBulkSandbox.class);
+    private final Storage storage;
+    private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+    private final Deque<Fault> statusFaults = new ConcurrentLinkedDeque<>();
+    private final Deque<Fault> kickoffFaults = new ConcurrentLinkedDeque<>();
+    private final Map<String, Integer> fileFaults = new ConcurrentHashMap<>();
+    private final Set<String> cutFiles = ConcurrentHashMap.newKeySet();
+    private final Map<String, Instant> issuedTokens = new ConcurrentHashMap<>();
+    private final Map<String, String> clientSecrets = new ConcurrentHashMap<>();
+    private final Map<String, JWK> clientKeys = new ConcurrentHashMap<>();
+    private final AtomicInteger ids = new AtomicInteger();
+    private volatile int pollsBeforeReady = 2;
+    private volatile int retryAfterSeconds = 1;
+    private volatile int patients = 10;
+    private volatile long bigFileBytes;
+    private volatile int tokenLifetimeSeconds = 300;
+    private volatile String staticToken;
+    private volatile boolean oauth;
+
+    public FhirBulkSandbox(String host, int port) {
+        super(host, port);
+        this.storage = new Storage(host);
+    }
+
+    /** A queued answer to the next status poll (or kick-off): code, OperationOutcome issue code, Retry-After. */
+    public record Fault(int code, String issueCode, String retryAfter) { }
+
+    private static final class Job {
+        final String id;
+        final String request;
+        final Set<String> types;
+        final boolean since;
+        final AtomicInteger polls = new AtomicInteger();
+        volatile boolean deleted;
+        volatile boolean expired;
+
+        Job(String id, String request, Set<String> types, boolean since) {
+            this.id = id;
+            this.request = request;
+            this.types = types;
+            this.since = since;
+        }
+    }
+
+    // ---- settings and faults, for the demo configuration and the tests --------------------------------------
+
+    public FhirBulkSandbox pollsBeforeReady(int n) { this.pollsBeforeReady = n; return this; }
+    public FhirBulkSandbox retryAfterSeconds(int s) { this.retryAfterSeconds = s; return this; }
+    public FhirBulkSandbox patients(int n) { this.patients = n; return this; }
+    /** Makes Observation-1 a large file of about this many bytes (benchmarks). */
+    public FhirBulkSandbox bigFileBytes(long n) { this.bigFileBytes = n; return this; }
+    /** Requires this bearer token on status and file requests. */
+    public FhirBulkSandbox requireToken(String token) { this.staticToken = token; return this; }
+    /** Requires tokens issued by the sandbox's own token endpoint to this client (secret). */
+    public FhirBulkSandbox registerClient(String clientId, String secret) { clientSecrets.put(clientId, secret); oauth = true; return this; }
+    /** Requires tokens issued to this client for a private_key_jwt signed with the key whose public half is given. */
+    public FhirBulkSandbox registerClient(String clientId, JWK publicKey) { clientKeys.put(clientId, publicKey); oauth = true; return this; }
+    public FhirBulkSandbox tokenLifetimeSeconds(int s) { this.tokenLifetimeSeconds = s; return this; }
+    public void queueStatusFault(Fault fault) { statusFaults.add(fault); }
+    public void queueKickoffFault(Fault fault) { kickoffFaults.add(fault); }
+    /** The next {@code times} requests for this file name answer {@code code}. */
+    public void failFile(String name, int code, int times) { fileFaults.put(name + "#" + code, times); }
+    /** The next request for this file name is cut after half its bytes. */
+    public void cutFileOnce(String name) { cutFiles.add(name); }
+    /** Expires every file of the job: 410 for any fetch from now on. */
+    public void expireFiles(String jobId) { Job j = jobs.get(jobId); if (j != null) { j.expired = true; } }
+    /** Invalidates every token issued so far (a token expiring mid-series). */
+    public void revokeTokens() { issuedTokens.clear(); }
+
+    public String fhirBase() { return baseUrl() + BASE_PATH + "/"; }
+    public String storageOrigin() { return storage.baseUrl(); }
+    public String tokenUrl() { return baseUrl() + BASE_PATH + "/token"; }
+    public List<String> jobIds() { return List.copyOf(jobs.keySet()); }
+    public int tokensIssued() { return issued.get(); }
+    public List<RecordedRequest> storageRequests() { return storage.requests(); }
+    private final AtomicInteger issued = new AtomicInteger();
+
+    @Override
+    protected void doStart() throws IOException {
+        super.doStart();
+        storage.start();
+    }
+
+    @Override
+    protected void doStop() {
+        storage.stop();
+        super.doStop();
+    }
+
+    // ---- the Bulk Data API ---------------------------------------------------------------------------------
+
+    @Override
+    protected void handle(HttpExchange ex, String body) throws IOException {
+        String path = ex.getRequestURI().getPath();
+        if (!path.startsWith(BASE_PATH + "/")) {
+            sendJson(ex, 404, outcome("not-found", "No such path"));
+            return;
+        }
+        String rest = path.substring(BASE_PATH.length() + 1);
+        if (rest.equals(".well-known/smart-configuration")) {
+            sendJson(ex, 200, "{\"token_endpoint\":\"" + tokenUrl() + "\",\"token_endpoint_auth_methods_supported\":"
+                    + "[\"private_key_jwt\",\"client_secret_basic\"],\"token_endpoint_auth_signing_alg_values_supported\":"
+                    + "[\"RS384\",\"ES384\"],\"grant_types_supported\":[\"client_credentials\"]}");
+        } else if (rest.equals("token")) {
+            token(ex, body);
+        } else if (rest.endsWith("$export")) {
+            kickoff(ex, rest, body);
+        } else if (rest.startsWith("jobs/")) {
+            if (!authorized(ex)) {
+                return;
+            }
+            status(ex, rest.substring("jobs/".length()));
+        } else if (rest.startsWith("files/")) {
+            String[] parts = rest.substring("files/".length()).split("/", 2);
+            if (parts.length < 2) {
+                sendJson(ex, 404, outcome("not-found", "No such file"));
+            } else if (parts[1].equals("Observation-2.ndjson")) {
+                // Served from "presigned" storage on another origin, as Oracle does.
+                ex.getResponseHeaders().set("Location", storage.baseUrl() + "/bucket/" + parts[0] + "/" + parts[1]
+                        + "?X-Amz-Signature=sandbox-signature&X-Amz-Expires=300");
+                send(ex, 307, null, new byte[0]);
+            } else if (authorized(ex)) {
+                file(ex, parts[0], parts[1]);
+            }
+        } else {
+            sendJson(ex, 404, outcome("not-found", "No such path"));
+        }
+    }
+
+    private void kickoff(HttpExchange ex, String rest, String body) throws IOException {
+        Fault fault = kickoffFaults.poll();
+        if (fault != null) {
+            fault(ex, fault);
+            return;
+        }
+        if (!authorized(ex)) {
+            return;
+        }
+        String query = ex.getRequestURI().getRawQuery();
+        Map<String, String> params = new LinkedHashMap<>(query(query));
+        if (ex.getRequestMethod().equals("POST")) {
+            params.putAll(postParameters(body));
+        }
+        Set<String> types = params.containsKey("_type") ? Set.of(params.get("_type").split(","))
+                : Set.of("Patient", "Observation");
+        String id = "job-" + ids.incrementAndGet();
+        LOG.info("Sandbox: {} kick-off {} {} -> export {} of {}", ex.getRequestMethod(), ex.getRequestURI().getRawPath(),
+                query == null ? "" : query, id, types);
+        String request = baseUrl() + BASE_PATH + "/" + rest + (query == null ? "" : "?" + query);
+        jobs.put(id, new Job(id, request, types, params.containsKey("_since")));
+        ex.getResponseHeaders().set("Content-Location", fhirBase() + "jobs/" + id);
+        send(ex, 202, null, new byte[0]);
+    }
+
+    private void status(HttpExchange ex, String id) throws IOException {
+        Job job = jobs.get(id);
+        if (job == null || job.deleted) {
+            sendJson(ex, 404, outcome("not-found", "Export " + id + " not found"));
+            return;
+        }
+        if (ex.getRequestMethod().equals("DELETE")) {
+            job.deleted = true;
+            send(ex, 202, null, new byte[0]);
+            return;
+        }
+        Fault fault = statusFaults.poll();
+        if (fault != null) {
+            fault(ex, fault);
+            return;
+        }
+        int poll = job.polls.incrementAndGet();
+        if (poll <= pollsBeforeReady) {
+            ex.getResponseHeaders().set("X-Progress", (100 * poll / (pollsBeforeReady + 1)) + "% complete");
+            ex.getResponseHeaders().set("Retry-After", String.valueOf(retryAfterSeconds));
+            send(ex, 202, null, new byte[0]);
+            return;
+        }
+        ex.getResponseHeaders().set("Expires", DateTimeFormatter.RFC_1123_DATE_TIME
+                .format(Instant.now().plusSeconds(3600).atZone(ZoneOffset.UTC)));
+        sendJson(ex, 200, manifest(job));
+    }
+
+    private String manifest(Job job) {
+        String files = fhirBase() + "files/" + job.id + "/";
+        List<String> output = new ArrayList<>();
+        if (job.types.contains("Patient")) {
+            output.add("{\"type\":\"Patient\",\"url\":\"" + files + "Patient-1.ndjson\",\"count\":" + patients + "}");
+        }
+        if (job.types.contains("Observation")) {
+            output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Observation-1.ndjson\"}");
+            output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Observation-2.ndjson\"}");
+        }
+        String deleted = job.since ? "{\"type\":\"Bundle\",\"url\":\"" + files + "deleted.ndjson\"}" : "";
+        return "{\"transactionTime\":\"" + Instant.now() + "\",\"request\":\"" + job.request + "\","
+                + "\"requiresAccessToken\":" + (staticToken != null || oauth) + ","
+                + "\"output\":[" + String.join(",", output) + "],"
+                + "\"deleted\":[" + deleted + "],"
+                + "\"error\":[{\"type\":\"OperationOutcome\",\"url\":\"" + files + "errors.ndjson\"}],"
+                + "\"extension\":{\"https://example.org/sandbox\":true},\"unknownField\":1}";
+    }
+
+    private void file(HttpExchange ex, String jobId, String name) throws IOException {
+        Job job = jobs.get(jobId);
+        if (job == null || job.expired) {
+            sendJson(ex, 410, outcome("not-found", "File expired"));
+            return;
+        }
+        for (int code : new int[] {404, 410, 500, 503, 403}) {
+            String key = name + "#" + code;
+            Integer left = fileFaults.get(key);
+            if (left != null && left > 0) {
+                fileFaults.put(key, left - 1);
+                sendJson(ex, code, outcome(code >= 500 ? "transient" : "not-found", "Injected fault"));
+                return;
+            }
+        }
+        byte[] content;
+        try {
+            content = name.equals("Observation-1.ndjson") && bigFileBytes > 0 ? null : content(name);
+        } catch (IllegalArgumentException e) {
+            sendJson(ex, 404, outcome("not-found", "No such file"));
+            return;
+        }
+        serve(ex, name, content);
+    }
+
+    void serve(HttpExchange ex, String name, byte[] content) throws IOException {
+        boolean gzip = String.valueOf(ex.getRequestHeaders().getFirst("Accept-Encoding")).contains("gzip");
+        ex.getResponseHeaders().set("Content-Type", "application/fhir+ndjson");
+        if (content == null) {
+            stream(ex, "application/fhir+ndjson", SandboxData.bigNdjson(bigFileBytes));
+            return;
+        }
+        if (cutFiles.remove(name)) {
+            // announce the whole length, send half, and drop the connection
+            ex.sendResponseHeaders(200, content.length);
+            OutputStream out = ex.getResponseBody();
+            out.write(content, 0, content.length / 2);
+            out.flush();
+            throw new IOException("connection cut on purpose");
+        }
+        if (gzip) {
+            ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+            try (GZIPOutputStream z = new GZIPOutputStream(zipped)) {
+                z.write(content);
+            }
+            ex.getResponseHeaders().set("Content-Encoding", "gzip");
+            send(ex, 200, "application/fhir+ndjson", zipped.toByteArray());
+        } else {
+            send(ex, 200, "application/fhir+ndjson", content);
+        }
+    }
+
+    /** The exact bytes of a sandbox file, the same for every job: tests compare deliveries with them. */
+    public byte[] content(String name) {
+        return switch (name) {
+            case "Patient-1.ndjson" -> SandboxData.patients(patients);
+            case "Observation-1.ndjson" -> bigFileBytes > 0 ? null : SandboxData.observations(patients, 0);
+            case "Observation-2.ndjson" -> SandboxData.observations(patients, 1);
+            case "errors.ndjson" -> SandboxData.errors();
+            case "deleted.ndjson" -> SandboxData.deleted();
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    private boolean authorized(HttpExchange ex) throws IOException {
+        String header = ex.getRequestHeaders().getFirst("Authorization");
+        String token = header != null && header.startsWith("Bearer ") ? header.substring(7) : null;
+        boolean ok;
+        if (staticToken != null) {
+            ok = staticToken.equals(token);
+        } else if (oauth) {
+            Instant until = token == null ? null : issuedTokens.get(token);
+            ok = until != null && Instant.now().isBefore(until);
+        } else {
+            ok = true;
+        }
+        if (!ok) {
+            sendJson(ex, 401, outcome("login", "Missing or invalid access token"));
+        }
+        return ok;
+    }
+
+    private void token(HttpExchange ex, String body) throws IOException {
+        Map<String, String> form = query(body);
+        String client = null;
+        String basic = ex.getRequestHeaders().getFirst("Authorization");
+        if (basic != null && basic.startsWith("Basic ")) {
+            String[] pair = new String(Base64.getDecoder().decode(basic.substring(6)), StandardCharsets.UTF_8).split(":", 2);
+            String id = URLDecoder.decode(pair[0], StandardCharsets.UTF_8);
+            if (pair.length == 2 && URLDecoder.decode(pair[1], StandardCharsets.UTF_8).equals(clientSecrets.get(id))) {
+                client = id;
+            }
+        } else if (form.containsKey("client_secret")) {
+            String id = form.get("client_id");
+            if (form.get("client_secret").equals(clientSecrets.get(id))) {
+                client = id;
+            }
+        } else if (form.containsKey("client_assertion")) {
+            client = verifyAssertion(form.get("client_assertion"));
+        }
+        if (client == null || !"client_credentials".equals(form.get("grant_type"))) {
+            sendJson(ex, 401, "{\"error\":\"invalid_client\",\"error_description\":\"client authentication failed\"}");
+            return;
+        }
+        String token = "sandbox-token-" + issued.incrementAndGet() + "-" + Long.toHexString(System.nanoTime());
+        issuedTokens.put(token, Instant.now().plusSeconds(tokenLifetimeSeconds));
+        sendJson(ex, 200, "{\"access_token\":\"" + token + "\",\"token_type\":\"bearer\",\"expires_in\":"
+                + tokenLifetimeSeconds + ",\"scope\":\"" + form.getOrDefault("scope", "") + "\"}");
+    }
+
+    private String verifyAssertion(String assertion) {
+        try {
+            SignedJWT jwt = SignedJWT.parse(assertion);
+            String iss = jwt.getJWTClaimsSet().getIssuer();
+            JWK key = clientKeys.get(iss);
+            if (key == null || jwt.getHeader().getKeyID() == null || !jwt.getHeader().getKeyID().equals(key.getKeyID())
+                    || !iss.equals(jwt.getJWTClaimsSet().getSubject())
+                    || !jwt.getJWTClaimsSet().getAudience().contains(tokenUrl())
+                    || jwt.getJWTClaimsSet().getExpirationTime().toInstant().isBefore(Instant.now())) {
+                return null;
+            }
+            JWSVerifier verifier = new DefaultJWSVerifierFactory().createJWSVerifier(jwt.getHeader(),
+                    key.getKeyType().getValue().equals("RSA") ? key.toRSAKey().toPublicKey() : key.toECKey().toPublicKey());
+            return jwt.verify(verifier) ? iss : null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    private void fault(HttpExchange ex, Fault fault) throws IOException {
+        if (fault.retryAfter() != null) {
+            ex.getResponseHeaders().set("Retry-After", fault.retryAfter());
+        }
+        if (fault.issueCode() == null) {
+            send(ex, fault.code(), "text/html", "<html><body>Bad Gateway</body></html>".getBytes(StandardCharsets.UTF_8));
+        } else {
+            send(ex, fault.code(), "application/fhir+json",
+                    outcome(fault.issueCode(), "Injected " + fault.code()).getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    static String outcome(String code, String text) {
+        return "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"" + code
+                + "\",\"diagnostics\":\"" + text + "\"}]}";
+    }
+
+    static Map<String, String> query(String raw) {
+        Map<String, String> params = new LinkedHashMap<>();
+        if (raw == null || raw.isBlank()) {
+            return params;
+        }
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            params.merge(name, value, (a, b) -> a + "," + b);
+        }
+        return params;
+    }
+
+    private static Map<String, String> postParameters(String body) {
+        Map<String, String> params = new LinkedHashMap<>();
+        try {
+            var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+            for (var p : root.path("parameter")) {
+                String value = p.has("valueReference") ? p.path("valueReference").path("reference").asText()
+                        : p.has("valueInstant") ? p.path("valueInstant").asText() : p.path("valueString").asText();
+                params.merge(p.path("name").asText(), value, (a, b) -> a + "," + b);
+            }
+        } catch (IOException ignored) {
+            // an empty POST kick-off is a plain export
+        }
+        return params;
+    }
+
+    private static final byte[] EXPIRED_LINK = ("<Error><Code>AccessDenied</Code><Message>Request has expired"
+            + "</Message></Error>").getBytes(StandardCharsets.UTF_8);
+
+    /** The presigned-URL storage: another origin, which refuses any Authorization header as S3 does. */
+    private final class Storage extends SandboxServer {
+        Storage(String host) {
+            super(host, 0);
+        }
+
+        @Override
+        protected void handle(HttpExchange ex, String body) throws IOException {
+            if (ex.getRequestHeaders().containsKey("Authorization")) {
+                send(ex, 400, "application/xml", ("<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism"
+                        + " allowed</Message></Error>").getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            String[] parts = ex.getRequestURI().getPath().split("/");
+            String query = String.valueOf(ex.getRequestURI().getRawQuery());
+            if (parts.length < 4 || !query.contains("X-Amz-Signature=")) {
+                send(ex, 403, "application/xml", "<Error><Code>AccessDenied</Code></Error>".getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            Job job = jobs.get(parts[2]);
+            if (job == null || job.expired) {
+                send(ex, 403, "application/xml", EXPIRED_LINK);
+                return;
+            }
+            Integer left = fileFaults.get(parts[3] + "#403");
+            if (left != null && left > 0) {
+                fileFaults.put(parts[3] + "#403", left - 1);
+                send(ex, 403, "application/xml", EXPIRED_LINK);
+                return;
+            }
+            serve(ex, parts[3], content(parts[3]));
+        }
+    }
+
+}

@@ -1,0 +1,120 @@
+package org.healthexport.relay.sandbox;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import org.apache.camel.support.service.ServiceSupport;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * A real HTTP server (the JDK's) that a vendor sandbox runs on: it records every request so tests can check
+ * what the relay sent where, and stops with the Camel context.
+ */
+public abstract class SandboxServer extends ServiceSupport {
+    private final String host;
+    private final int requestedPort;
+    private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
+    private HttpServer server;
+    private ExecutorService executor;
+
+    protected SandboxServer(String host, int port) {
+        this.host = host;
+        this.requestedPort = port;
+    }
+
+    /** What the relay sent: enough to check methods, paths, which requests carried a token, and when. */
+    public record RecordedRequest(Instant at, String method, String path, String query, String authorization,
+                                  String accept, String prefer, String body) {
+        public boolean hasAuthorization() {
+            return authorization != null;
+        }
+    }
+
+    @Override
+    protected void doStart() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(host, requestedPort), 200);
+        executor = Executors.newFixedThreadPool(16, r -> {
+            Thread t = new Thread(r, getClass().getSimpleName());
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(executor);
+        server.createContext("/", this::dispatch);
+        server.start();
+    }
+
+    @Override
+    protected void doStop() {
+        if (server != null) {
+            server.stop(0);
+            executor.shutdownNow();
+        }
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    public String baseUrl() {
+        return "http://" + host + ":" + port();
+    }
+
+    public List<RecordedRequest> requests() {
+        return List.copyOf(requests);
+    }
+
+    public void clearRequests() {
+        requests.clear();
+    }
+
+    private void dispatch(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            byte[] body = exchange.getRequestBody().readNBytes(1024 * 1024);
+            String text = new String(body, StandardCharsets.UTF_8);
+            var h = exchange.getRequestHeaders();
+            requests.add(new RecordedRequest(Instant.now(), exchange.getRequestMethod(),
+                    exchange.getRequestURI().getPath(), exchange.getRequestURI().getRawQuery(),
+                    h.getFirst("Authorization"), h.getFirst("Accept"), h.getFirst("Prefer"), text));
+            try {
+                handle(exchange, text);
+            } catch (RuntimeException | IOException e) {
+                send(exchange, 500, "text/plain", ("sandbox error: " + e).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    protected abstract void handle(HttpExchange exchange, String body) throws IOException;
+
+    protected static void send(HttpExchange exchange, int code, String contentType, byte[] body) throws IOException {
+        if (contentType != null) {
+            exchange.getResponseHeaders().set("Content-Type", contentType);
+        }
+        exchange.sendResponseHeaders(code, body.length == 0 ? -1 : body.length);
+        if (body.length > 0) {
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        }
+    }
+
+    protected static void sendJson(HttpExchange exchange, int code, String json) throws IOException {
+        send(exchange, code, "application/json", json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    protected static void stream(HttpExchange exchange, String contentType, InputStream content) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", contentType);
+        exchange.sendResponseHeaders(200, 0);
+        try (OutputStream out = exchange.getResponseBody(); content) {
+            content.transferTo(out);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+package org.healthexport.relay.source.fhir;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.camel.Exchange;
+import org.apache.camel.ExchangeProperty;
+import org.apache.camel.Header;
+import org.healthexport.relay.config.ConfigurationException;
+import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.http.UrlPolicy;
+import org.healthexport.relay.job.ExportJob;
+import org.healthexport.relay.job.JobLifecycle;
+import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.job.NewJob;
+import org.healthexport.relay.source.JobAdopter;
+
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Kick-off of a FHIR Bulk Data export ({@code relay.sources.<id>.export}) at system, Patient or Group level, by
+ * GET with query parameters or by POST with a {@code Parameters} body; {@code _since=auto} sends the
+ * transactionTime of the last delivered export.
+ */
+public class FhirBulkKickoff implements JobAdopter {
+    private final Sources sources;
+    private final JobStore store;
+    private final JobLifecycle jobs;
+    private final ObjectMapper json = new ObjectMapper();
+
+    public FhirBulkKickoff(Sources sources, JobStore store, JobLifecycle jobs) {
+        this.sources = sources;
+        this.store = store;
+        this.jobs = jobs;
+    }
+
+    /** The request a kick-off sends, worked out from the source's settings. */
+    public record KickoffRequest(String method, URI url, String body) { }
+
+    public KickoffRequest request(SourceConfig source) {
+        String export = source.property("export", "$export");
+        String path = export.contains("?") ? export.substring(0, export.indexOf('?')) : export;
+        Map<String, List<String>> params = parseQuery(export.contains("?") ? export.substring(export.indexOf('?') + 1) : "");
+        since(source).ifPresent(s -> params.put("_since", List.of(s.toString())));
+        URI base = source.requireBaseUrl();
+        String method = source.property("kickoff-method", "GET").toUpperCase();
+        if (method.equals("POST")) {
+            return new KickoffRequest("POST", base.resolve(path), parametersBody(params));
+        }
+        if (!method.equals("GET")) {
+            throw new ConfigurationException("Source " + source.id() + ": kickoff-method must be GET or POST");
+        }
+        StringBuilder query = new StringBuilder();
+        params.forEach((name, values) -> {
+            query.append(query.length() == 0 ? "?" : "&").append(enc(name)).append('=')
+                    .append(String.join(",", values.stream().map(FhirBulkKickoff::enc).toList()));
+        });
+        return new KickoffRequest("GET", URI.create(base.resolve(path) + query.toString()), null);
+    }
+
+    /** Route step: sets the HTTP method, URL, body and Bulk Data headers of the kick-off. */
+    public void prepare(@ExchangeProperty("sourceId") String sourceId, Exchange exchange) {
+        SourceConfig source = sources.get(sourceId);
+        KickoffRequest r = request(source);
+        var msg = exchange.getMessage();
+        msg.setHeader(Exchange.HTTP_METHOD, r.method());
+        msg.setHeader("Accept", "application/fhir+json");
+        msg.setHeader("Prefer", "respond-async");
+        if (r.body() != null) {
+            msg.setHeader(Exchange.CONTENT_TYPE, "application/fhir+json");
+            msg.setBody(r.body());
+        } else {
+            msg.setBody(null);
+        }
+        exchange.setProperty("kickoffUrl", r.url().toString());
+    }
+
+    /** Route step after a 202: the Content-Location becomes a job. */
+    public ExportJob submitted(@ExchangeProperty("sourceId") String sourceId,
+                               @ExchangeProperty("kickoffUrl") String kickoffUrl,
+                               @Header("Content-Location") String contentLocation) {
+        SourceConfig source = sources.get(sourceId);
+        if (contentLocation == null || contentLocation.isBlank()) {
+            throw new IllegalStateException("Kick-off at " + source + " answered 202 without Content-Location");
+        }
+        URI status = source.requireBaseUrl().resolve(contentLocation.trim());
+        UrlPolicy.checkFileUrl(source, status);
+        return jobs.submit(new NewJob(sourceId, source.kind(), null, status.toString(), kickoffUrl, Map.of())).job();
+    }
+
+    @Override
+    public NewJob adopt(SourceConfig source, Map<String, Object> request) {
+        Object url = request.get("statusUrl");
+        if (!(url instanceof String s) || s.isBlank()) {
+            throw new IllegalArgumentException("A " + source.kind() + " job is adopted with \"statusUrl\"");
+        }
+        URI status;
+        try {
+            status = source.requireBaseUrl().resolve(s.trim());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("statusUrl is not a URL");
+        }
+        try {
+            UrlPolicy.checkFileUrl(source, status);
+        } catch (UrlPolicy.RefusedUrlException e) {
+            // the source's token would be sent to this URL: refuse it
+            throw new IllegalArgumentException("statusUrl refused: " + e.getMessage());
+        }
+        return new NewJob(source.id(), source.kind(), null, status.toString(), null, Map.of());
+    }
+
+    private Optional<Instant> since(SourceConfig source) {
+        String since = source.property("since", "");
+        if (since.isBlank()) {
+            return Optional.empty();
+        }
+        if (since.equals("auto")) {
+            return store.lastTransactionTime(source.id());
+        }
+        try {
+            return Optional.of(Instant.parse(since));
+        } catch (RuntimeException e) {
+            throw new ConfigurationException("Source " + source.id() + ": since must be 'auto' or an instant");
+        }
+    }
+
+    private String parametersBody(Map<String, List<String>> params) {
+        ObjectNode root = json.createObjectNode().put("resourceType", "Parameters");
+        ArrayNode list = root.putArray("parameter");
+        params.forEach((name, values) -> {
+            for (String joined : values) {
+                for (String value : name.equals("_since") || name.equals("_typeFilter") ? List.of(joined)
+                        : List.of(joined.split(","))) {
+                    ObjectNode p = list.addObject().put("name", name);
+                    if (name.equals("patient")) {
+                        p.putObject("valueReference").put("reference", value);
+                    } else if (name.equals("_since") || name.equals("_until")) {
+                        p.put("valueInstant", value);
+                    } else {
+                        p.put("valueString", value);
+                    }
+                }
+            }
+        });
+        return root.toString();
+    }
+
+    static Map<String, List<String>> parseQuery(String query) {
+        Map<String, List<String>> params = new LinkedHashMap<>();
+        for (String pair : query.split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            params.computeIfAbsent(name, k -> new java.util.ArrayList<>()).add(value);
+        }
+        return params;
+    }
+
+    private static String enc(String s) {
+        // keep commas readable: servers accept both, and the IG's examples use them bare
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("%2C", ",").replace("%2F", "/");
+    }
+}

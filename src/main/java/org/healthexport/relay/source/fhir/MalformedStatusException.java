@@ -1,0 +1,8 @@
+package org.healthexport.relay.source.fhir;
+
+/** A status body the relay cannot read: the job keeps polling with backoff (the vendor may recover) until its deadline. */
+public class MalformedStatusException extends RuntimeException {
+    public MalformedStatusException(String message) {
+        super(message);
+    }
+}
