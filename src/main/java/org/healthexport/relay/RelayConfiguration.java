@@ -26,13 +26,17 @@ import org.healthexport.relay.job.RelayMetrics;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
 import org.healthexport.relay.source.JobAdopter;
 import org.healthexport.relay.source.KickoffSchedule;
-import org.healthexport.relay.source.fhir.FhirBulkKickoff;
-import org.healthexport.relay.source.fhir.FhirBulkStatus;
-import org.healthexport.relay.source.fhir.OperationOutcomes;
+import org.healthexport.relay.job.JobEvents;
+import org.healthexport.relay.notify.Notifier;
+import org.healthexport.relay.source.KindContext;
+import org.healthexport.relay.source.SourceKind;
+import org.healthexport.relay.source.SourceKinds;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
+import java.net.URI;
+import java.util.concurrent.ScheduledExecutorService;
 import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -73,11 +77,14 @@ public class RelayConfiguration implements CamelConfiguration {
             }
         }
 
+        Map<String, SourceKind> kinds = SourceKinds.byName();
         List<SourceConfig> configured = new ArrayList<>();
         for (String id : props.sourceIds()) {
             SourceConfig source = new SourceConfig(id, props);
-            KeyLayout.validate(id, source.property("path", KeyLayout.DEFAULT_TEMPLATE),
-                    Set.of("source", "jobId", "date"));
+            SourceKind kind = SourceKinds.get(source.kind());
+            Set<String> placeholders = new java.util.HashSet<>(Set.of("source", "jobId", "date"));
+            placeholders.addAll(kind.pathPlaceholders());
+            KeyLayout.validate(id, source.property("path", kind.defaultPath()), placeholders);
             configured.add(source);
         }
         Sources sources = new Sources(configured);
@@ -89,41 +96,45 @@ public class RelayConfiguration implements CamelConfiguration {
         JobStore store = new JobStore(dataSource, clock);
         registry.bind("jobStore", store);
 
-        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.bind("prometheusMeterRegistry", meters);
-        RelayMetrics metrics = new RelayMetrics(meters, store);
-        registry.bind("relayMetrics", metrics);
-
-        String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
-        JobLifecycle jobs = new JobLifecycle(store, sources, owner,
-                props.getDuration("relay.poll.lease", Duration.ofSeconds(60)),
-                props.getInt("relay.poll.batch-size", 100), metrics);
-        registry.bind("jobs", jobs);
-
         HttpClient http = HttpClient.newBuilder()
                 .connectTimeout(props.getDuration("relay.http.connect-timeout", Duration.ofSeconds(10)))
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .version(HttpClient.Version.HTTP_1_1)
                 .build();
+        DeliveryTarget target = DeliveryTargets.create(props);
+        registry.bind("deliveryTarget", target);
+
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.bind("prometheusMeterRegistry", meters);
+        RelayMetrics metrics = new RelayMetrics(meters, store);
+        registry.bind("relayMetrics", metrics);
+        ScheduledExecutorService notifyRetries = context.getExecutorServiceManager()
+                .newSingleThreadScheduledExecutor(this, "notify-retries");
+        Notifier notifier = new Notifier(target, http, props.get("relay.notify.webhook-url").map(URI::create).orElse(null),
+                props.getInt("relay.notify.webhook-attempts", 8), clock, notifyRetries);
+        registry.bind("notifier", notifier);
+        JobEvents events = JobEvents.all(List.of(metrics, notifier));
+
+        String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        JobLifecycle jobs = new JobLifecycle(store, sources, owner,
+                props.getDuration("relay.poll.lease", Duration.ofSeconds(60)),
+                props.getInt("relay.poll.batch-size", 100), events);
+        registry.bind("jobs", jobs);
+
         SourceAuth auth = new SourceAuth(sources, http, clock);
         registry.bind("sourceAuth", auth);
         SourceFiles files = new SourceFiles(http, props.getDuration("relay.http.read-timeout", Duration.ofMinutes(5)),
                 props.getLong("relay.download.max-inflate-ratio", 200));
         registry.bind("sourceFiles", files);
-
-        registry.bind("operationOutcomes", new OperationOutcomes());
-        FhirBulkKickoff fhirKickoff = new FhirBulkKickoff(sources, store, jobs);
-        registry.bind("fhirBulkKickoff", fhirKickoff);
-        registry.bind("fhirBulkStatus", new FhirBulkStatus(sources, jobs, files, auth,
-                props.getLong("relay.http.max-status-bytes", 16L * 1024 * 1024)));
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
-
-        DeliveryTarget target = DeliveryTargets.create(props);
-        registry.bind("deliveryTarget", target);
-        registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), metrics));
+        registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events));
 
         Map<String, JobAdopter> adopters = new HashMap<>();
-        adopters.put("fhir-bulk", fhirKickoff);
+        KindContext kindContext = new KindContext(context, props, sources, store, jobs, auth, files, http, clock,
+                target, notifier, adopters);
+        for (SourceKind kind : kinds.values()) {
+            kind.bind(kindContext);
+        }
         registry.bind("jobAdopters", adopters);
         registry.bind("jobsApi", new JobsApi(store, jobs, sources, adopters, props.get("relay.api.token", null)));
 

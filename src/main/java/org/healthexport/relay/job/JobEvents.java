@@ -15,4 +15,31 @@ public interface JobEvents {
     default void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) { }
 
     JobEvents NONE = new JobEvents() { };
+
+    /** Tells every listener, in order. */
+    static JobEvents all(java.util.List<JobEvents> listeners) {
+        return new JobEvents() {
+            @Override
+            public void claimed(int count) { listeners.forEach(l -> l.claimed(count)); }
+
+            @Override
+            public void stateChanged(ExportJob job, JobState from, JobState to, String reason) {
+                listeners.forEach(l -> l.stateChanged(job, from, to, reason));
+            }
+
+            @Override
+            public void retried(ExportJob job, String reason) { listeners.forEach(l -> l.retried(job, reason)); }
+
+            @Override
+            public void tokenRenewed(ExportJob job) { listeners.forEach(l -> l.tokenRenewed(job)); }
+
+            @Override
+            public void unknownStatus(ExportJob job) { listeners.forEach(l -> l.unknownStatus(job)); }
+
+            @Override
+            public void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) {
+                listeners.forEach(l -> l.fileDelivered(job, file, bytes, targetKind));
+            }
+        };
+    }
 }

@@ -1,0 +1,26 @@
+package org.healthexport.relay.source;
+
+/**
+ * One vendor kind ({@code relay.sources.<id>.kind}). A kind brings its route file
+ * ({@code routes/<kind>.camel.yaml} with {@code direct:status-<kind>}, {@code direct:after-delivery-<kind>} and,
+ * when it starts exports, {@code direct:kickoff-<kind>}), the beans those routes call, and optionally an adopter
+ * for {@code POST /api/jobs}. Adding a vendor means adding a kind to {@link SourceKinds}, nothing else shared.
+ */
+public interface SourceKind {
+
+    /** The value of {@code relay.sources.<id>.kind}, and the suffix of the kind's route ids. */
+    String name();
+
+    /** Placeholders this kind offers to {@code relay.sources.<id>.path} besides source, jobId and date. */
+    default java.util.Set<String> pathPlaceholders() {
+        return java.util.Set.of();
+    }
+
+    /** The default {@code relay.sources.<id>.path} template of this kind. */
+    default String defaultPath() {
+        return org.healthexport.relay.deliver.KeyLayout.DEFAULT_TEMPLATE;
+    }
+
+    /** Binds the kind's beans (under the names its routes use) and registers its adopter, if any. */
+    void bind(KindContext context) throws Exception;
+}

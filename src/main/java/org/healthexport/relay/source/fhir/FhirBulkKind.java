@@ -1,0 +1,24 @@
+package org.healthexport.relay.source.fhir;
+
+import org.healthexport.relay.source.KindContext;
+import org.healthexport.relay.source.SourceKind;
+
+/** The generic HL7 FHIR Bulk Data kind ({@code fhir-bulk}); routes in {@code routes/fhir-bulk.camel.yaml}. */
+public class FhirBulkKind implements SourceKind {
+    public static final String NAME = "fhir-bulk";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public void bind(KindContext c) {
+        FhirBulkKickoff kickoff = new FhirBulkKickoff(c.sources(), c.store(), c.jobs());
+        c.bind("fhirBulkKickoff", kickoff);
+        c.bind("fhirBulkStatus", new FhirBulkStatus(c.sources(), c.jobs(), c.files(), c.auth(),
+                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024)));
+        c.bind("operationOutcomes", new OperationOutcomes());
+        c.adopters().put(NAME, kickoff);
+    }
+}
