@@ -71,6 +71,9 @@ public class RelayConfiguration implements CamelConfiguration {
             sandbox.start();
             context.addService(sandbox, true, true);
             registry.bind("fhirBulkSandbox", sandbox);
+            // so a configuration (or a test) can point a source at the sandbox: {{relay.sandbox.fhir-base}}
+            context.getPropertiesComponent().addInitialProperty("relay.sandbox.fhir-base", sandbox.fhirBase());
+            context.getPropertiesComponent().addInitialProperty("relay.sandbox.storage-origin", sandbox.storageOrigin());
             LOG.info("FHIR Bulk Data sandbox listening at {}", sandbox.fhirBase());
             if (demo) {
                 defineDemoSource(context, sandbox);
