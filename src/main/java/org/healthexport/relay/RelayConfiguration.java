@@ -24,6 +24,7 @@ import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.RelayMetrics;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
+import org.healthexport.relay.sandbox.SandboxServer;
 import org.healthexport.relay.source.JobAdopter;
 import org.healthexport.relay.source.KickoffSchedule;
 import org.healthexport.relay.job.JobEvents;
@@ -81,6 +82,19 @@ public class RelayConfiguration implements CamelConfiguration {
         }
 
         Map<String, SourceKind> kinds = SourceKinds.byName();
+        if (props.getBoolean("relay.sandbox.enabled", false)) {
+            for (SourceKind kind : kinds.values()) {
+                SandboxServer sandbox = kind.sandbox(props);
+                if (sandbox != null) {
+                    sandbox.start();
+                    context.addService(sandbox, true, true);
+                    registry.bind(kind.name() + "-sandbox", sandbox);
+                    context.getPropertiesComponent().addInitialProperty("relay.sandbox." + kind.name() + ".url",
+                            sandbox.baseUrl());
+                    LOG.info("{} sandbox listening at {}", kind.name(), sandbox.baseUrl());
+                }
+            }
+        }
         List<SourceConfig> configured = new ArrayList<>();
         for (String id : props.sourceIds()) {
             SourceConfig source = new SourceConfig(id, props);

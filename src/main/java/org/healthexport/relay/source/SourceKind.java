@@ -21,6 +21,15 @@ public interface SourceKind {
         return org.healthexport.relay.deliver.KeyLayout.DEFAULT_TEMPLATE;
     }
 
+    /**
+     * The kind's sandbox (a faithful HTTP server of the vendor), or null. Started before sources are read when
+     * {@code relay.sandbox.enabled=true}; bound as {@code <kind>-sandbox}; its base URL is offered to the
+     * configuration as {@code {{relay.sandbox.<kind>.url}}}.
+     */
+    default org.healthexport.relay.sandbox.SandboxServer sandbox(org.healthexport.relay.config.RelayProperties properties) {
+        return null;
+    }
+
     /** Binds the kind's beans (under the names its routes use) and registers its adopter, if any. */
     void bind(KindContext context) throws Exception;
 }
