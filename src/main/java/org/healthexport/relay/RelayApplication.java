@@ -15,8 +15,8 @@ public final class RelayApplication {
     }
 
     public static void main(String[] args) throws Exception {
+        // The package scan from this class finds RelayConfiguration (as it does under @CamelMainTest).
         Main main = new Main(RelayApplication.class);
-        main.configure().addConfiguration(RelayConfiguration.class);
         main.setPropertyPlaceholderLocations(
                 "classpath:application.properties;optional=true,file:application.properties;optional=true");
         if (Files.isDirectory(Path.of("routes"))) {

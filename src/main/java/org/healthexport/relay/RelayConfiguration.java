@@ -122,7 +122,7 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("deliveryTarget", target);
 
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.bind("prometheusMeterRegistry", meters);
+        registry.bind("metricsRegistry", meters); // the name camel-micrometer-prometheus serves on /observe/metrics
         RelayMetrics metrics = new RelayMetrics(meters, store);
         registry.bind("relayMetrics", metrics);
         ScheduledExecutorService notifyRetries = context.getExecutorServiceManager()
@@ -130,7 +130,11 @@ public class RelayConfiguration implements CamelConfiguration {
         Notifier notifier = new Notifier(target, http, props.get("relay.notify.webhook-url").map(URI::create).orElse(null),
                 props.getInt("relay.notify.webhook-attempts", 8), clock, notifyRetries);
         registry.bind("notifier", notifier);
-        JobEvents events = JobEvents.all(List.of(metrics, notifier));
+        List<JobEvents> listeners = new ArrayList<>(List.of(metrics, notifier));
+        if (demo) {
+            listeners.add(demoReport(store, target));
+        }
+        JobEvents events = JobEvents.all(listeners);
 
         String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
         JobLifecycle jobs = new JobLifecycle(store, sources, owner,
@@ -167,6 +171,25 @@ public class RelayConfiguration implements CamelConfiguration {
         LOG.info("Relay {} ready: {} source(s) {}, store {}, target {}", owner, sources.all().size(),
                 sources.all().stream().map(SourceConfig::id).toList(), store.isPostgres() ? "PostgreSQL" : "H2",
                 target.kind());
+    }
+
+    /** The demo's closing words: where the delivered files and the receipt are. */
+    private static JobEvents demoReport(JobStore store, DeliveryTarget target) {
+        return new JobEvents() {
+            @Override
+            public void stateChanged(org.healthexport.relay.job.ExportJob job, org.healthexport.relay.job.JobState from,
+                                     org.healthexport.relay.job.JobState to, String reason) {
+                if (to == org.healthexport.relay.job.JobState.DELIVERED) {
+                    store.receiptKey(job.id()).ifPresent(key -> {
+                        String receipt = target.locate(key);
+                        String folder = receipt.substring(0, receipt.length() - "receipt.json".length());
+                        System.out.printf("%n=== Demo export delivered ===%n  files:   %s%n  receipt: %s%n"
+                                + "  job:     http://localhost:%s/api/jobs/%s%n  (the relay keeps running; Ctrl-C to stop)%n%n",
+                                folder, receipt, System.getProperty("relay.http.port", "8080"), job.id());
+                    });
+                }
+            }
+        };
     }
 
     private static void defineDemoSource(CamelContext context, FhirBulkSandbox sandbox) {
