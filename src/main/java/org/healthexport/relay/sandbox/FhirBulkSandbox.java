@@ -62,7 +62,10 @@ public class FhirBulkSandbox extends SandboxServer {
         this.storage = new Storage(host);
     }
 
-    /** A queued answer to the next status poll (or kick-off): code, OperationOutcome issue code, Retry-After. */
+    /**
+     * A queued answer to the next status poll (or kick-off): code, OperationOutcome issue code (null: a non-FHIR
+     * HTML body; "malformed": a broken JSON body), Retry-After.
+     */
     public record Fault(int code, String issueCode, String retryAfter) { }
 
     private static final class Job {
@@ -372,7 +375,9 @@ public class FhirBulkSandbox extends SandboxServer {
         if (fault.retryAfter() != null) {
             ex.getResponseHeaders().set("Retry-After", fault.retryAfter());
         }
-        if (fault.issueCode() == null) {
+        if ("malformed".equals(fault.issueCode())) {
+            send(ex, fault.code(), "application/json", "{\"output\": \"not-a-list\"".getBytes(StandardCharsets.UTF_8));
+        } else if (fault.issueCode() == null) {
             send(ex, fault.code(), "text/html", "<html><body>Bad Gateway</body></html>".getBytes(StandardCharsets.UTF_8));
         } else {
             send(ex, fault.code(), "application/fhir+json",
