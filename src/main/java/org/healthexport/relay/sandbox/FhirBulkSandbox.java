@@ -53,6 +53,7 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile int retryAfterSeconds = 1;
     private volatile int patients = 10;
     private volatile long bigFileBytes;
+    private volatile long bigFileBytesPerSecond;
     private volatile int tokenLifetimeSeconds = 300;
     private volatile String staticToken;
     private volatile boolean oauth;
@@ -92,6 +93,8 @@ public class FhirBulkSandbox extends SandboxServer {
     public FhirBulkSandbox patients(int n) { this.patients = n; return this; }
     /** Makes Observation-1 a large file of about this many bytes (benchmarks). */
     public FhirBulkSandbox bigFileBytes(long n) { this.bigFileBytes = n; return this; }
+    /** Serves the large file no faster than this (a slow server; a delivery long enough to be interrupted). */
+    public FhirBulkSandbox bigFileBytesPerSecond(long n) { this.bigFileBytesPerSecond = n; return this; }
     /** Requires this bearer token on status and file requests. */
     public FhirBulkSandbox requireToken(String token) { this.staticToken = token; return this; }
     /** Requires tokens issued by the sandbox's own token endpoint to this client (secret). */
@@ -271,7 +274,8 @@ public class FhirBulkSandbox extends SandboxServer {
         boolean gzip = String.valueOf(ex.getRequestHeaders().getFirst("Accept-Encoding")).contains("gzip");
         ex.getResponseHeaders().set("Content-Type", "application/fhir+ndjson");
         if (content == null) {
-            stream(ex, "application/fhir+ndjson", SandboxData.bigNdjson(bigFileBytes));
+            InputStream big = SandboxData.bigNdjson(bigFileBytes);
+            stream(ex, "application/fhir+ndjson", bigFileBytesPerSecond > 0 ? SandboxData.throttled(big, bigFileBytesPerSecond) : big);
             return;
         }
         if (cutFiles.remove(name)) {
