@@ -157,11 +157,14 @@ public class JobLifecycle {
                 .lastError(reason).attribute("unknownStatus", vendorStatus).nextPollAt(store.now().plus(wait)));
     }
 
-    /** The vendor finished: its files are recorded with their keys and the job is handed to delivery. */
+    /**
+     * The vendor finished: its files are recorded with their keys and the job is handed to delivery. The lease is
+     * kept: the same relay goes straight on to deliver, and no other may take the job meanwhile.
+     */
     public ExportJob ready(ExportJob job, List<JobFile> files, JobUpdate details) {
         store.planFiles(job.id(), files);
         return transition(job, details.state(JobState.READY).attempts(0).clearLastError()
-                .nextPollAt(store.now()).attribute("linkRefreshes", job.attribute("linkRefreshes")));
+                .nextPollAt(store.now()).attribute("linkRefreshes", job.attribute("linkRefreshes")), false);
     }
 
     public ExportJob startDelivery(@ExchangeProperty("job") ExportJob job) {
