@@ -154,6 +154,18 @@ class FhirBulkFaultsTest {
     }
 
     @Test
+    void aFileOnAForeignHostFailsTheJobAndNothingIsSentThere() {
+        sandbox.extraOutputUrl("https://evil.example.com/steal.ndjson");
+        try {
+            ExportJob job = awaitState(kickOff("bulk"), JobState.FAILED);
+            assertThat(job.lastError()).contains("evil.example.com").contains("not the origin");
+            assertThat(store.receiptKey(job.id())).isEmpty();
+        } finally {
+            sandbox.extraOutputUrl(null);
+        }
+    }
+
+    @Test
     void sinceAutoSendsTheTransactionTimeOfTheLastDeliveredExport() {
         ExportJob first = awaitState(kickOff("incr"), JobState.DELIVERED);
         ExportJob second = awaitState(kickOff("incr"), JobState.DELIVERED);
