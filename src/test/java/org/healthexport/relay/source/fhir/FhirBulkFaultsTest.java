@@ -123,6 +123,16 @@ class FhirBulkFaultsTest {
     }
 
     @Test
+    void anUnexpectedStatusCodeIsFlaggedAndPolledOn() {
+        sandbox.queueStatusFault(new Fault(203, null, null));
+        ExportJob job = kickOff("bulk");
+        await().atMost(Duration.ofSeconds(20)).until(() -> "HTTP 203".equals(store.get(job.id()).attribute("unknownStatus")));
+        assertThat(store.get(job.id()).lastError()).contains("Unknown status 'HTTP 203'");
+        ExportJob done = awaitState(job, JobState.DELIVERED);
+        assertThat(done.attribute("unknownStatus")).isNull();
+    }
+
+    @Test
     void aFileCutMidwayIsFetchedAgainAndNeverVisibleHalfWritten() throws IOException {
         sandbox.cutFileOnce("Patient-1.ndjson");
         ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
