@@ -57,13 +57,11 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.orab1.export=Group/" + OracleHealthSandbox.GROUP_3 + "/$export?_type=Patient",
         "relay.sources.orab1.auth.client-id=relay-basic",
         "relay.sources.orab1.auth.client-secret=s3cret",
-        "relay.sources.orab1.allowed-hosts=127.0.0.1",
         "relay.sources.orab2.kind=oracle-health",
         "relay.sources.orab2.base-url={{relay.sandbox.oracle-health.url}}/r4/tenant-b",
         "relay.sources.orab2.export=Group/" + OracleHealthSandbox.GROUP_10 + "/$export?_type=Observation",
         "relay.sources.orab2.auth.client-id=relay-basic",
         "relay.sources.orab2.auth.client-secret=s3cret",
-        "relay.sources.orab2.allowed-hosts=127.0.0.1",
         // kick-offs answered 429 throttled
         "relay.sources.orac.kind=oracle-health",
         "relay.sources.orac.base-url={{relay.sandbox.oracle-health.url}}/r4/tenant-c",
