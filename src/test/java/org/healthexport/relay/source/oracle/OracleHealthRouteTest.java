@@ -91,6 +91,12 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.oraf.auth.client-id=relay-basic",
         "relay.sources.oraf.auth.client-secret=s3cret",
         "relay.sources.oraf.allowed-hosts=127.0.0.1",
+        // a system account whose secret Oracle refuses
+        "relay.sources.orag.kind=oracle-health",
+        "relay.sources.orag.base-url={{relay.sandbox.oracle-health.url}}/r4/tenant-g",
+        "relay.sources.orag.export=Group/" + OracleHealthSandbox.GROUP_3 + "/$export?_type=Patient",
+        "relay.sources.orag.auth.client-id=relay-basic",
+        "relay.sources.orag.auth.client-secret=wrong",
 })
 class OracleHealthRouteTest {
     static final String OUT = "target/test-outbox/oracle-route";
@@ -301,5 +307,16 @@ class OracleHealthRouteTest {
         try (var notes = Files.walk(Path.of(OUT, "_notifications"))) {
             assertThat(notes.filter(p -> p.getFileName().toString().startsWith(expired.id() + "-EXPIRED"))).hasSize(1);
         }
+    }
+
+    @Test
+    void aRefusedSystemAccountFailsTheKickoffJobOnceWithTheTokenEndpointsWords() throws Exception {
+        OracleHealthSandbox sandbox = sandbox();
+        ExportJob job = producer.requestBody("direct:kickoff-source", "orag", ExportJob.class);
+        ExportJob failed = awaitEnd(job.id(), JobState.FAILED);
+        assertThat(failed.lastError()).contains("answered 401").contains("invalid_client").doesNotContain("wrong");
+        Thread.sleep(1000);
+        assertThat(sandbox.requests().stream().filter(r -> r.path().startsWith("/tenants/tenant-g/"))).hasSize(1);
+        assertThat(kickoffs("tenant-g")).isEmpty();
     }
 }
