@@ -15,7 +15,9 @@ public final class SourceKinds {
 
     public static List<SourceKind> all() {
         return List.of(
-                new FhirBulkKind());
+                new FhirBulkKind(),
+                new org.healthexport.relay.source.oracle.OracleHealthKind(),
+                new org.healthexport.relay.source.redox.RedoxBulkKind());
     }
 
     public static Map<String, SourceKind> byName() {
