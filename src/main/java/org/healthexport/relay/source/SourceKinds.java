@@ -2,6 +2,7 @@ package org.healthexport.relay.source;
 
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.source.fhir.FhirBulkKind;
+import org.healthexport.relay.source.healthex.HealthexKind;
 
 import java.util.List;
 import java.util.Map;
@@ -15,7 +16,8 @@ public final class SourceKinds {
 
     public static List<SourceKind> all() {
         return List.of(
-                new FhirBulkKind());
+                new FhirBulkKind(),
+                new HealthexKind());
     }
 
     public static Map<String, SourceKind> byName() {
