@@ -122,6 +122,7 @@ public class HealthexSandbox extends SandboxServer {
         volatile int hiddenPolls;
         volatile int records = 12;
         volatile boolean consented = true;
+        volatile boolean nextLinks = true;
         final List<Retrieval> retrievals = new CopyOnWriteArrayList<>();
 
         Patient(String id) {
@@ -156,6 +157,8 @@ public class HealthexSandbox extends SandboxServer {
         public Patient records(int observations) { this.records = observations; return this; }
         /** false: the patient did not consent to the organization ($everything answers 404). */
         public Patient consented(boolean c) { this.consented = c; return this; }
+        /** false: this patient's $everything pages carry only a self link (clients page with _offset). */
+        public Patient nextLinks(boolean on) { this.nextLinks = on; return this; }
 
         public List<String> retrievalIds() {
             return retrievals.stream().map(r -> r.id).toList();
@@ -512,7 +515,7 @@ public class HealthexSandbox extends SandboxServer {
         StringBuilder page = new StringBuilder("{\"resourceType\":\"Bundle\",\"id\":\"page-" + offset + "\","
                 + "\"type\":\"searchset\",\"total\":" + all.size() + ",\"link\":[{\"relation\":\"self\",\"url\":\""
                 + self + "\"}");
-        if (nextLinks && offset + count < all.size()) {
+        if (nextLinks && patient.nextLinks && offset + count < all.size()) {
             page.append(",{\"relation\":\"next\",\"url\":\"").append(fhirBase()).append("Person/").append(id)
                     .append("/$everything?_count=").append(count).append("&_offset=").append(offset + count)
                     .append("\"}");
