@@ -76,7 +76,7 @@ public class HealthexSandbox extends SandboxServer {
     private final Map<String, ProjectState> projects = new ConcurrentHashMap<>();
     private final Map<String, Patient> patients = new ConcurrentHashMap<>();
     private final Map<String, Issued> tokens = new ConcurrentHashMap<>();
-    private final Map<String, String> everIssued = new ConcurrentHashMap<>();
+    private final Map<String, Issued> everIssued = new ConcurrentHashMap<>();
     private final Deque<Integer> tokenFaults = new ConcurrentLinkedDeque<>();
     private final Deque<Integer> updateFaults = new ConcurrentLinkedDeque<>();
     private final Deque<Integer> statusFaults = new ConcurrentLinkedDeque<>();
@@ -245,7 +245,17 @@ public class HealthexSandbox extends SandboxServer {
         if (authorization == null || !authorization.startsWith("Bearer ")) {
             return null;
         }
-        return everIssued.get(authorization.substring(7));
+        Issued issued = everIssued.get(authorization.substring(7));
+        return issued == null ? null : issued.role();
+    }
+
+    /** Whom the token in an Authorization header was issued to: a patient id, or "api-client:<key>". */
+    public String subjectOf(String authorization) {
+        if (authorization == null || !authorization.startsWith("Bearer ")) {
+            return null;
+        }
+        Issued issued = everIssued.get(authorization.substring(7));
+        return issued == null ? null : issued.subject();
     }
 
     public String fhirBase() {
@@ -314,7 +324,7 @@ public class HealthexSandbox extends SandboxServer {
         Instant exp = now.plus(tokenLifetime);
         String token = jwt(role, subject, now, exp);
         tokens.put(token, new Issued(role, subject, exp));
-        everIssued.put(token, role);
+        everIssued.put(token, new Issued(role, subject, exp));
         issuedCount.incrementAndGet();
         sendJson(ex, 200, "{\"token\":\"" + token + "\",\"expiration\":" + exp.getEpochSecond() + "}");
     }

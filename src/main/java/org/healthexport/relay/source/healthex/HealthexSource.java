@@ -51,7 +51,7 @@ public record HealthexSource(
         return new HealthexSource(s.id(), api, token, fhir, project, s.property("org-id").orElse(null), skip,
                 s.duration("pull-after", "healthex.pull-after", Duration.ofMinutes(10)),
                 s.duration("no-retrieval-timeout", "healthex.no-retrieval-timeout", Duration.ofHours(2)),
-                s.duration("older-retrieval-skew", "healthex.older-retrieval-skew", Duration.ofMinutes(2)),
+                s.duration("older-retrieval-skew", "healthex.older-retrieval-skew", Duration.ofSeconds(30)),
                 pageSize, s.intProperty("max-pages", 100_000), path);
     }
 

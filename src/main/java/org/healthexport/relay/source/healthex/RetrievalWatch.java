@@ -64,9 +64,15 @@ public class RetrievalWatch {
     }
 
     /**
-     * True when the status still describes a retrieval older than the one this job started: another retrievalId
-     * created before the job's {@code $updateData} (HealthEx shows the latest retrieval whose document selection
-     * is complete, which may lag behind).
+     * True when the status still describes a retrieval older than the one this job started (HealthEx shows the
+     * latest retrieval whose document selection is complete, which may lag behind {@code $updateData}):
+     * <ul>
+     * <li>{@code $updateData} named the job's retrieval: another one is newer (the patient shared again) only
+     * when created clearly after the job asked ({@code older-retrieval-skew} allows for clocks); else it is older;</li>
+     * <li>{@code $updateData} named none: the first retrieval created since the job asked (give or take the skew)
+     * is the job's; one created before is older;</li>
+     * <li>an adopted retrieval: the status shows the latest retrieval, never an older one.</li>
+     * </ul>
      */
     public boolean isOlderRetrieval(@ExchangeProperty("job") ExportJob job,
                                     @ExchangeProperty("retrieval") RetrievalStatus retrieval) {
@@ -74,11 +80,15 @@ public class RetrievalWatch {
         if (retrieval.retrievalId() != null && retrieval.retrievalId().equals(expected)) {
             return false;
         }
-        Instant reference = reference(job);
+        if (job.attribute(HealthexJobs.UPDATE_AT) == null) {
+            return false;
+        }
+        Instant asked = reference(job);
         Duration skew = sources.get(job.sourceId()).olderRetrievalSkew();
-        return retrieval.created().map(created -> created.isBefore(reference.minus(skew)))
-                // without a readable createdAt, another retrievalId than the expected one is not taken as ours
-                .orElse(expected != null);
+        if (expected != null) {
+            return retrieval.created().map(created -> !created.isAfter(asked.plus(skew))).orElse(true);
+        }
+        return retrieval.created().map(created -> created.isBefore(asked.minus(skew))).orElse(false);
     }
 
     /** When this job asked for its retrieval: its $updateData, else its creation (an adopted retrieval). */

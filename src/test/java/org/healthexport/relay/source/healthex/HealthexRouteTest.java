@@ -177,7 +177,17 @@ class HealthexRouteTest {
         return store.get(job.id());
     }
 
+    /** The job's notifications, once it has any (they are written just after the state is stored). */
     List<JsonNode> notifications(String jobId) throws IOException {
+        ExportJob job = store.get(jobId);
+        // a DELIVERED job's notification (INCOMPLETE_RETRIEVAL) was written before its records were pulled
+        if (job.state() != JobState.DELIVERED) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> !readNotifications(jobId).isEmpty());
+        }
+        return readNotifications(jobId);
+    }
+
+    List<JsonNode> readNotifications(String jobId) throws IOException {
         Path dir = OUTBOX.resolve("_notifications");
         if (!Files.isDirectory(dir)) {
             return List.of();
@@ -270,5 +280,384 @@ class HealthexRouteTest {
         assertThat(pages).allMatch(r -> HealthexSandbox.RESEARCHER.equals(sandbox.roleOf(r.authorization())));
         assertThat(pages.get(0).query()).isEqualTo("_count=7&_offset=0");
         assertThat(notifications(job.id())).isEmpty();
+    }
+    List<RecordedRequest> statusPollsOf(String patientId) {
+        return sandbox.requests().stream().filter(r -> r.path().endsWith("/v1/patients/data-retrieval/status")
+                && patientId.equals(sandbox.subjectOf(r.authorization()))).toList();
+    }
+
+    @Test
+    void updateDataAnsweredWith200IsSuccessAndAFailedVectorizationIsReportedNotBlocking() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-200").login("p200@patients.test", "pw-200")
+                .updateCode(200).vectorization("IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "FAILED");
+        ExportJob job = awaitEnd(adopt("hx", "pat-200"));
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        Path folder = OUTBOX.resolve("healthex/prj-sandbox/pat-200/" + patient.retrievalIds().get(0));
+        assertDelivered(folder, patient, job);
+        JsonNode report = JSON.readTree(folder.resolve("status.json").toFile()).path("report");
+        assertThat(report.path("vectorizationFailed").asBoolean()).isTrue();
+        assertThat(report.path("locationsWithLostData")).isEmpty();
+        assertThat(job.progress()).contains("vectorization FAILED");
+        List<JsonNode> notes = notifications(job.id());
+        assertThat(notes).hasSize(1);
+        assertThat(notes.get(0).path("state").asText()).isEqualTo("INCOMPLETE_RETRIEVAL");
+        assertThat(notes.get(0).path("reason").asText()).contains("vectorization FAILED");
+        assertThat(notes.get(0).path("ids").path("healthexPatientId").asText()).isEqualTo("pat-200");
+    }
+
+    @Test
+    void everyPatientActionNeededReasonEndsActionNeededWithANotificationAndNoDelivery() throws Exception {
+        for (String reason : HealthexSandbox.ACTION_REASONS) {
+            String id = "pat-act-" + reason.toLowerCase().replace('_', '-');
+            sandbox.patient(id).actionNeeded(reason);
+            ExportJob job = awaitEnd(adopt("{\"source\":\"hx\",\"patientId\":\"" + id
+                    + "\",\"externalId\":\"ext-" + reason + "\"}"));
+
+            assertThat(job.state()).as(reason).isEqualTo(JobState.ACTION_NEEDED);
+            assertThat(job.attribute("patientActionNeededReason")).isEqualTo(reason);
+            assertThat(job.lastError()).contains("PATIENT_ACTION_NEEDED").contains(reason);
+            List<JsonNode> notes = notifications(job.id());
+            assertThat(notes).as(reason).hasSize(1);
+            JsonNode note = notes.get(0);
+            assertThat(note.path("state").asText()).isEqualTo("ACTION_NEEDED");
+            assertThat(note.path("source").asText()).isEqualTo("hx");
+            assertThat(note.path("ids").path("healthexPatientId").asText()).isEqualTo(id);
+            assertThat(note.path("ids").path("externalId").asText()).isEqualTo("ext-" + reason);
+            assertThat(note.path("ids").path("projectId").asText()).isEqualTo("prj-sandbox");
+            assertThat(note.path("reason").asText()).contains(reason);
+            assertThat(note.path("suggestedAction").asText()).contains("same HealthEx link").contains(id);
+            // no delivery: nothing pulled, nothing written
+            assertThat(requests("/Person/" + id + "/")).isEmpty();
+            assertThat(OUTBOX.resolve("healthex/prj-sandbox/" + id)).doesNotExist();
+            assertThat(store.files(job.id())).isEmpty();
+        }
+    }
+
+    @Test
+    void skipInteractiveSkipsInteractiveReasonsButNotConsentOnes() throws Exception {
+        HealthexSandbox.Patient auth = sandbox.patient("pat-skip-auth").actionNeeded("AUTHENTICATION_EXPIRED");
+        sandbox.patient("pat-skip-consent").actionNeeded("CONSENT_REVOKED");
+        sandbox.patient("pat-skip-off").actionNeeded("AUTHENTICATION_NEEDED_NEW_FACILITY");
+
+        ExportJob skipped = awaitEnd(adopt("hxskip", "pat-skip-auth"));
+        ExportJob consent = awaitEnd(adopt("hxskip", "pat-skip-consent"));
+        // a request may say otherwise than its source
+        ExportJob off = awaitEnd(adopt("{\"source\":\"hxskip\",\"patientId\":\"pat-skip-off\","
+                + "\"skipInteractive\":false}"));
+
+        assertThat(skipped.state()).as(skipped.lastError()).isEqualTo(JobState.DELIVERED);
+        assertThat(skipped.attribute("skippedFacilitiesCount")).isEqualTo("1");
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-skip-auth/" + auth.retrievalIds().get(0)), auth,
+                skipped);
+        assertThat(consent.state()).isEqualTo(JobState.ACTION_NEEDED);
+        assertThat(consent.attribute("patientActionNeededReason")).isEqualTo("CONSENT_REVOKED");
+        assertThat(off.state()).isEqualTo(JobState.ACTION_NEEDED);
+        assertThat(requests("/identified-patients/pat-skip-auth/").get(0).body())
+                .isEqualTo("{\"skipInteractive\":true}");
+        assertThat(requests("/identified-patients/pat-skip-off/").get(0).body())
+                .isEqualTo("{\"skipInteractive\":false}");
+    }
+
+    @Test
+    void unknownProjectOrPatientForbiddenPausedAndInactiveStudiesFailWithTheirReason() throws Exception {
+        sandbox.project("prj-paused", HealthexSandbox.ProjectState.PAUSED)
+                .project("prj-inactive", HealthexSandbox.ProjectState.INACTIVE)
+                .project("prj-noaccess", HealthexSandbox.ProjectState.NO_ACCESS);
+        Map<String, String> expected = new java.util.LinkedHashMap<>();
+        expected.put("hxunknown", "does not know project prj-unknown");
+        expected.put("hx", "does not know project prj-sandbox or patient pat-ghost");
+        expected.put("hxnoaccess", "does not allow this API client");
+        expected.put("hxpaused", "is paused or not active");
+        expected.put("hxinactive", "is paused or not active");
+        for (var e : expected.entrySet()) {
+            String patient = e.getKey().equals("hx") ? "pat-ghost" : "pat-happy";
+            ExportJob job = awaitEnd(adopt(e.getKey(), patient));
+            assertThat(job.state()).as(e.getKey()).isEqualTo(JobState.FAILED);
+            assertThat(job.lastError()).as(e.getKey()).contains(e.getValue());
+            List<JsonNode> notes = notifications(job.id());
+            assertThat(notes).as(e.getKey()).hasSize(1);
+            assertThat(notes.get(0).path("state").asText()).isEqualTo("FAILED");
+            assertThat(notes.get(0).path("reason").asText()).contains(e.getValue());
+            assertThat(notes.get(0).path("suggestedAction").asText()).isNotBlank();
+        }
+        ExportJob paused = store.list(JobState.FAILED, 100).stream().filter(j -> j.sourceId().equals("hxpaused"))
+                .findFirst().orElseThrow();
+        assertThat(paused.lastError()).contains("HTTP 400").contains("Study is paused");
+    }
+
+    @Test
+    void eachLocationOutcomeIsReportedAndTheRecordsAreDeliveredAnyway() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-lost").login("lost@patients.test", "pw-lost")
+                .locations(
+                        new LocationScript("loc-ok", "General Hospital", "TEFCA_DOCUMENT",
+                                List.of("NOT_STARTED", "IN_PROGRESS", "COMPLETE"), 5),
+                        new LocationScript("loc-partial", "Downtown Clinic", "USER_SELECTED",
+                                List.of("NOT_STARTED", "IN_PROGRESS", "PARTIAL_COMPLETE"), 2),
+                        new LocationScript("loc-skipped", "Lakeside Pediatrics", "TEFCA_ENDPOINT",
+                                List.of("NOT_STARTED", "SKIPPED"), 0),
+                        new LocationScript("loc-error", "North Lab", "TEFCA_DOCUMENT",
+                                List.of("IN_PROGRESS", "IN_PROGRESS", "ERROR"), 0),
+                        new LocationScript("loc-stuck", "Old Records Office", "USER_SELECTED",
+                                List.of("NOT_STARTED", "NOT_STARTED", "IN_PROGRESS"), 0),
+                        new LocationScript("loc-odd", null, "USER_SELECTED",
+                                List.of("NOT_STARTED", "CANCELLED"), 0))
+                .vectorization("IN_PROGRESS", "IN_PROGRESS", "FAILED");
+        ExportJob job = awaitEnd(adopt("hx", "pat-lost"));
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        Path folder = OUTBOX.resolve("healthex/prj-sandbox/pat-lost/" + patient.retrievalIds().get(0));
+        assertDelivered(folder, patient, job);
+        JsonNode report = JSON.readTree(folder.resolve("status.json").toFile()).path("report");
+        Map<String, String> outcomes = new java.util.HashMap<>();
+        report.path("locations").forEach(l -> outcomes.put(l.path("locationId").asText(), l.path("outcome").asText()));
+        assertThat(outcomes).containsEntry("loc-ok", "retrieved").containsEntry("loc-partial", "lost")
+                .containsEntry("loc-skipped", "lost").containsEntry("loc-error", "lost")
+                .containsEntry("loc-stuck", "lost").containsEntry("loc-odd", "unknown");
+        assertThat(report.path("locationsWithLostData")).extracting(JsonNode::asText)
+                .containsExactlyInAnyOrder("loc-partial", "loc-skipped", "loc-error", "loc-stuck", "loc-odd");
+        assertThat(report.path("vectorizationFailed").asBoolean()).isTrue();
+        assertThat(job.progress()).contains("loc-error ERROR").contains("loc-partial PARTIAL_COMPLETE");
+        assertThat(job.attribute("locationsWithLostData")).contains("loc-skipped");
+
+        List<JsonNode> notes = notifications(job.id());
+        assertThat(notes).hasSize(1);
+        JsonNode note = notes.get(0);
+        assertThat(note.path("state").asText()).isEqualTo("INCOMPLETE_RETRIEVAL");
+        assertThat(note.path("reason").asText()).contains("loc-partial PARTIAL_COMPLETE", "loc-skipped SKIPPED",
+                "loc-error ERROR", "loc-stuck IN_PROGRESS", "loc-odd CANCELLED", "vectorization FAILED");
+        assertThat(note.path("ids").path("retrievalId").asText()).isEqualTo(patient.retrievalIds().get(0));
+        // ids only: no location names (where the patient was treated) in a notification
+        assertThat(note.toString()).doesNotContain("Hospital", "Clinic", "Pediatrics");
+        // the route saw the locations move: the first polls were IN_PROGRESS
+        assertThat(statusPollsOf("pat-lost")).hasSizeGreaterThanOrEqualTo(3);
+    }
+
+    @Test
+    void noRetrievalYetIsWaitedForThenDelivered() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-late").login("late@patients.test", "pw-late")
+                .hiddenPolls(3);
+        ExportJob job = awaitEnd(adopt("hx", "pat-late"));
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        assertThat(statusPollsOf("pat-late")).hasSizeGreaterThanOrEqualTo(3 + 4);
+        assertThat(job.attribute("noRetrievalSince")).isNull();
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-late/" + patient.retrievalIds().get(0)), patient,
+                job);
+    }
+
+    @Test
+    void noRetrievalWithinTheTimeoutFails() throws Exception {
+        sandbox.patient("pat-never").login("never@patients.test", "pw-never").hiddenPolls(100_000);
+        ExportJob job = awaitEnd(adopt("hx", "pat-never"));
+
+        assertThat(job.state()).isEqualTo(JobState.FAILED);
+        assertThat(job.lastError()).contains("No data retrieval of patient pat-never appeared within PT3S");
+        assertThat(Duration.between(job.createdAt(), job.updatedAt())).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+        assertThat(notifications(job.id())).extracting(n -> n.path("state").asText()).containsExactly("FAILED");
+        assertThat(requests("/Person/pat-never/")).isEmpty();
+    }
+
+    @Test
+    void expiredResearcherAndPatientTokensAreRenewedOnce() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-renew").login("renew@patients.test", "pw-renew")
+                .locations(new LocationScript("loc-a", "A", "TEFCA_DOCUMENT",
+                        List.of("NOT_STARTED", "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS",
+                                "COMPLETE"), 1));
+        sandbox.expireTokens(HealthexSandbox.RESEARCHER);
+        sandbox.queueEverythingFault(401);
+        ExportJob started = adopt("hx", "pat-renew");
+        await().atMost(Duration.ofSeconds(20)).until(() -> statusPollsOf("pat-renew").size() >= 2);
+        sandbox.expireTokens(HealthexSandbox.PATIENT);
+        ExportJob job = awaitEnd(started);
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-renew/" + patient.retrievalIds().get(0)), patient,
+                job);
+        // $updateData: refused with the expired token, accepted with a new one
+        List<RecordedRequest> updates = requests("/identified-patients/pat-renew/");
+        assertThat(updates).hasSize(2);
+        assertThat(updates.get(0).authorization()).isNotEqualTo(updates.get(1).authorization());
+        // status: the patient logged in again (its password from a file) and went on polling
+        Set<String> patientTokens = new java.util.LinkedHashSet<>();
+        statusPollsOf("pat-renew").forEach(r -> patientTokens.add(r.authorization()));
+        assertThat(patientTokens).hasSize(2);
+        // $everything: the first page was refused once (401) and asked again with a new token
+        List<RecordedRequest> pages = requests("/Person/pat-renew/$everything");
+        assertThat(pages.get(0).query()).isEqualTo(pages.get(1).query());
+        assertThat(pages.get(0).authorization()).isNotEqualTo(pages.get(1).authorization());
+    }
+
+    @Test
+    void aLoginThatGivesNoPatientTokenFailsWithAClearReason() throws Exception {
+        sandbox.researcherLogin("researcher@org.test", "pw-researcher");
+        sandbox.patient("pat-researcher");
+        ExportJob job = awaitEnd(adopt("hx", "pat-researcher"));
+
+        assertThat(job.state()).isEqualTo(JobState.FAILED);
+        assertThat(job.lastError()).contains("403").contains("not give a patient token");
+        assertThat(notifications(job.id())).hasSize(1);
+    }
+
+    @Test
+    void aReadOnlyPatientTokenWatchesTheStatusToo() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-readonly")
+                .readOnlyLogin("readonly@patients.test", "pw-readonly");
+        ExportJob job = awaitEnd(adopt("hx", "pat-readonly"));
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        assertThat(statusPollsOf("pat-readonly")).allMatch(r -> "PATIENT_READ_ONLY".equals(sandbox.roleOf(r.authorization())));
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-readonly/" + patient.retrievalIds().get(0)),
+                patient, job);
+    }
+
+    @Test
+    void pagesWithoutNextLinksAreReadThroughOffsets() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-nolinks").login("nolinks@patients.test", "pw-nolinks")
+                .nextLinks(false).records(25);
+        ExportJob job = awaitEnd(adopt("hx", "pat-nolinks"));
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        int total = patient.resourceCount();
+        List<String> queries = requests("/Person/pat-nolinks/$everything").stream().map(RecordedRequest::query).toList();
+        List<String> expected = new ArrayList<>();
+        for (int offset = 0; offset < total; offset += 7) {
+            expected.add(offset == 0 ? "_count=7&_offset=0" : "_count=7&_offset=" + offset);
+        }
+        assertThat(queries).isEqualTo(expected);
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-nolinks/" + patient.retrievalIds().get(0)),
+                patient, job);
+    }
+
+    @Test
+    void aNewRetrievalIsANewFolderAndTheSameRetrievalNeverOverwritesAnEarlierDelivery() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-again").login("again@patients.test", "pw-again");
+        ExportJob first = awaitEnd(adopt("hx", "pat-again"));
+        ExportJob second = awaitEnd(adopt("hx", "pat-again"));
+
+        assertThat(second.id()).isNotEqualTo(first.id());
+        assertThat(first.state()).isEqualTo(JobState.DELIVERED);
+        assertThat(second.state()).isEqualTo(JobState.DELIVERED);
+        List<String> retrievals = patient.retrievalIds();
+        assertThat(retrievals).hasSize(2).doesNotHaveDuplicates();
+        Path firstFolder = OUTBOX.resolve("healthex/prj-sandbox/pat-again/" + retrievals.get(0));
+        Path secondFolder = OUTBOX.resolve("healthex/prj-sandbox/pat-again/" + retrievals.get(1));
+        assertDelivered(firstFolder, patient, first);
+        assertDelivered(secondFolder, patient, second);
+        byte[] firstReceipt = Files.readAllBytes(firstFolder.resolve("receipt.json"));
+        byte[] secondReceipt = Files.readAllBytes(secondFolder.resolve("receipt.json"));
+
+        // the latest retrieval adopted (no $updateData): delivered beside the earlier delivery, never over it;
+        // adopting it twice is one job
+        String body = "{\"source\":\"hx\",\"patientId\":\"pat-again\",\"retrievalId\":\"" + retrievals.get(1)
+                + "\"}";
+        ExportJob again = adopt(body);
+        assertThat(api("POST", "/api/jobs", body).statusCode()).isEqualTo(200);
+        assertThat(adopt(body).id()).isEqualTo(again.id());
+        again = awaitEnd(again);
+        assertThat(again.state()).as(again.lastError()).isEqualTo(JobState.DELIVERED);
+        assertThat(requests("/identified-patients/pat-again/")).hasSize(2);
+        Path beside = OUTBOX.resolve("healthex/prj-sandbox/pat-again/" + retrievals.get(1) + "-"
+                + again.id().substring(0, 8));
+        assertDelivered(beside, patient, again);
+        assertThat(Files.readAllBytes(firstFolder.resolve("receipt.json"))).isEqualTo(firstReceipt);
+        assertThat(Files.readAllBytes(secondFolder.resolve("receipt.json"))).isEqualTo(secondReceipt);
+        assertThat(JSON.readTree(beside.resolve("status.json").toFile()).path("updateData")
+                .path("adoptedRetrievalId").asText()).isEqualTo(retrievals.get(1));
+    }
+
+    @Test
+    void aStatusStillShowingTheEarlierRetrievalIsWaitedThrough() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-older").login("older@patients.test", "pw-older");
+        ExportJob first = awaitEnd(adopt("hx", "pat-older"));
+        assertThat(first.state()).isEqualTo(JobState.DELIVERED);
+        Thread.sleep(50);
+        patient.hiddenPolls(3);
+        ExportJob second = awaitEnd(adopt("hx", "pat-older"));
+
+        assertThat(second.state()).as(second.lastError()).isEqualTo(JobState.DELIVERED);
+        String newer = patient.retrievalIds().get(1);
+        assertThat(second.attribute("retrievalId")).isEqualTo(newer);
+        Path folder = OUTBOX.resolve("healthex/prj-sandbox/pat-older/" + newer);
+        assertDelivered(folder, patient, second);
+        assertThat(JSON.readTree(folder.resolve("status.json").toFile()).path("dataRetrievalStatus")
+                .path("retrievalId").asText()).isEqualTo(newer);
+    }
+
+    @Test
+    void withoutAPatientLoginTheRecordsArePulledAfterPullAfter() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-nologin");
+        ExportJob job = awaitEnd(adopt("hx", "pat-nologin"));
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        RecordedRequest update = requests("/identified-patients/pat-nologin/").get(0);
+        RecordedRequest firstPage = requests("/Person/pat-nologin/$everything").get(0);
+        assertThat(Duration.between(update.at(), firstPage.at())).isGreaterThanOrEqualTo(Duration.ofMillis(950));
+        assertThat(statusPollsOf("pat-nologin")).isEmpty();
+        Path folder = OUTBOX.resolve("healthex/prj-sandbox/pat-nologin/" + patient.retrievalIds().get(0));
+        assertDelivered(folder, patient, job);
+        JsonNode status = JSON.readTree(folder.resolve("status.json").toFile());
+        assertThat(status.path("statusWatched").asBoolean()).isFalse();
+        assertThat(status.path("updateData").path("counts").path("unchangedExistingFacilities").asInt()).isEqualTo(3);
+    }
+
+    @Test
+    void anAnswerWithoutRetrievalIdTakesTheRetrievalOfTheStatus() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-omit").login("omit@patients.test", "pw-omit")
+                .omitRetrievalId(true);
+        ExportJob job = awaitEnd(adopt("hx", "pat-omit"));
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        assertThat(job.attribute("retrievalId")).isEqualTo(patient.retrievalIds().get(0));
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-omit/" + patient.retrievalIds().get(0)), patient,
+                job);
+    }
+
+    @Test
+    void transientFaultsAreRetriedAndAJobInFlightIsNotTriggeredTwice() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-fault").login("fault@patients.test", "pw-fault");
+        sandbox.queueUpdateFault(503);
+        sandbox.queueStatusFault(500);
+        sandbox.queueEverythingFault(429);
+        ExportJob job = adopt("hx", "pat-fault");
+        HttpResponse<String> again = api("POST", "/api/jobs", "{\"source\":\"hx\",\"patientId\":\"pat-fault\"}");
+        assertThat(again.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(again.body()).path("id").asText()).isEqualTo(job.id());
+        job = awaitEnd(job);
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        assertThat(requests("/identified-patients/pat-fault/")).hasSize(2);
+        assertThat(patient.retrievalIds()).hasSize(1);
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-fault/" + patient.retrievalIds().get(0)), patient,
+                job);
+        assertThat(api("POST", "/api/jobs", "{\"source\":\"hx\"}").statusCode()).isEqualTo(400);
+        assertThat(api("POST", "/api/jobs", "{\"source\":\"hx\",\"patientId\":\"../x\"}").statusCode())
+                .isEqualTo(400);
+    }
+
+    @Test
+    void aKickOffCreatesOneJobPerConfiguredPatientAndSkipsPatientsInFlight() throws Exception {
+        HealthexSandbox.Patient withLogin = sandbox.patient("pat-kick-1").login("kick1@patients.test", "pw-kick-1");
+        HealthexSandbox.Patient without = sandbox.patient("pat-kick-2");
+        HttpResponse<String> run = api("POST", "/api/sources/hxk/run", null);
+        assertThat(run.statusCode()).as(run.body()).isEqualTo(202);
+        JsonNode summary = JSON.readTree(run.body());
+        assertThat(summary.path("created")).hasSize(2);
+        JsonNode second = JSON.readTree(api("POST", "/api/sources/hxk/run", null).body());
+        assertThat(second.path("created")).isEmpty();
+        assertThat(second.path("alreadyActive")).hasSize(2);
+
+        for (JsonNode created : summary.path("created")) {
+            ExportJob job = awaitEnd(store.get(created.path("job").asText()));
+            assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        }
+        assertThat(statusPollsOf("pat-kick-1")).isNotEmpty();
+        assertThat(statusPollsOf("pat-kick-2")).isEmpty();
+        ExportJob k1 = store.get(summary.path("created").get(0).path("job").asText());
+        assertDelivered(OUTBOX.resolve("kicked/org-k/study-k1/" + withLogin.retrievalIds().get(0)), withLogin,
+                store.get(k1.attribute("healthexPatientId").equals("pat-kick-1") ? k1.id()
+                        : summary.path("created").get(1).path("job").asText()));
+        assertThat(OUTBOX.resolve("kicked/org-k/study-k2/" + without.retrievalIds().get(0)).resolve("receipt.json"))
+                .exists();
     }
 }
