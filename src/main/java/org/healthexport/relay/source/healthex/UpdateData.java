@@ -79,6 +79,8 @@ public class UpdateData {
         boolean watch = patients.hasLogin(job);
         String retrieval = answer.retrievalId();
         JobUpdate u = JobUpdate.to(JobState.RUNNING).vendorStatus(answer.message()).attempts(0).clearLastError()
+                // a 401 answered by a new token is behind us: the status poll may renew its own token once
+                .attribute("authRetried", null).attribute("unknownStatus", null)
                 .attribute(HealthexJobs.UPDATE_MESSAGE, answer.message())
                 .attribute(HealthexJobs.UPDATE_AT, now.toString())
                 .attribute("skippedFacilitiesCount", str(answer.skippedFacilitiesCount()));

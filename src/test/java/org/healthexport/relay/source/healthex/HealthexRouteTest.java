@@ -489,6 +489,21 @@ class HealthexRouteTest {
     }
 
     @Test
+    void aRenewedResearcherTokenDoesNotUseUpThePatientTokensRenewal() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-twice").login("twice@patients.test", "pw-twice");
+        assertThat(awaitEnd(adopt("hx", "pat-twice")).state()).isEqualTo(JobState.DELIVERED);
+        // both cached tokens expire: $updateData answers 401 once, then the first status poll answers 401 once
+        sandbox.expireTokens();
+        ExportJob job = awaitEnd(adopt("hx", "pat-twice"));
+
+        assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+        assertThat(requests("/identified-patients/pat-twice/")).hasSize(3);
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-twice/" + patient.retrievalIds().get(1)), patient,
+                job);
+    }
+
+
+    @Test
     void aLoginThatGivesNoPatientTokenFailsWithAClearReason() throws Exception {
         sandbox.researcherLogin("researcher@org.test", "pw-researcher");
         sandbox.patient("pat-researcher");
