@@ -123,6 +123,8 @@ public class HealthexSandbox extends SandboxServer {
         volatile int records = 12;
         volatile boolean consented = true;
         volatile boolean nextLinks = true;
+        volatile String undocumentedMessage;
+        volatile String undocumentedStatus;
         final List<Retrieval> retrievals = new CopyOnWriteArrayList<>();
 
         Patient(String id) {
@@ -157,6 +159,10 @@ public class HealthexSandbox extends SandboxServer {
         public Patient records(int observations) { this.records = observations; return this; }
         /** false: the patient did not consent to the organization ($everything answers 404). */
         public Patient consented(boolean c) { this.consented = c; return this; }
+        /** $updateData answers this message, one the docs do not list (null: the documented ones). */
+        public Patient undocumentedMessage(String message) { this.undocumentedMessage = message; return this; }
+        /** The status answers this overall dataRetrievalStatus, one the docs do not list (null: documented). */
+        public Patient undocumentedStatus(String status) { this.undocumentedStatus = status; return this; }
         /** false: this patient's $everything pages carry only a self link (clients page with _offset). */
         public Patient nextLinks(boolean on) { this.nextLinks = on; return this; }
 
@@ -405,6 +411,11 @@ public class HealthexSandbox extends SandboxServer {
                 return;
             }
         }
+        if (patient.undocumentedMessage != null) {
+            sendJson(ex, patient.updateCode, "{\"code\":" + patient.updateCode + ",\"message\":\""
+                    + patient.undocumentedMessage + "\"}");
+            return;
+        }
         String reason = patient.actionReason;
         boolean skipped = reason != null && skipInteractive && !CONSENT_REASONS.contains(reason);
         if (reason != null && !skipped) {
@@ -465,8 +476,10 @@ public class HealthexSandbox extends SandboxServer {
                     .append("\",\"documentCount\":").append(docs).append('}');
         }
         String vectorization = r.vectorization.get(Math.min(poll, r.vectorization.size() - 1));
+        String overall = patient.undocumentedStatus != null ? patient.undocumentedStatus
+                : complete ? "COMPLETE" : "IN_PROGRESS";
         sendJson(ex, 200, "{\"patientId\":\"" + patient.id + "\",\"retrievalId\":\"" + r.id + "\","
-                + "\"dataRetrievalStatus\":\"" + (complete ? "COMPLETE" : "IN_PROGRESS") + "\","
+                + "\"dataRetrievalStatus\":\"" + overall + "\","
                 + "\"vectorizationStatus\":\"" + vectorization + "\",\"createdAt\":\"" + r.createdAt + "\","
                 + "\"updatedAt\":\"" + now + "\",\"locations\":[" + locations + "]}");
     }

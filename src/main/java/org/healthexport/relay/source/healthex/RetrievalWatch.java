@@ -205,7 +205,7 @@ public class RetrievalWatch {
         report.finish();
         String retrieval = job.attribute(HealthexJobs.RETRIEVAL_ID);
         JobUpdate u = JobUpdate.keepState().vendorStatus(RetrievalStatus.COMPLETE).progress("COMPLETE; "
-                        + report.summary()).attribute(LOST_LOCATIONS, report.problems().isEmpty() ? null
+                        + report.summary()).attribute("unknownStatus", null).attribute("authRetried", null).attribute(LOST_LOCATIONS, report.problems().isEmpty() ? null
                         : String.join(",", report.problems().stream().map(e -> String.valueOf(e.locationId())).toList()))
                 .attribute(VECTORIZATION, report.isVectorizationFailed() ? RetrievalStatus.FAILED : null);
         if (report.hasProblems()) {

@@ -504,6 +504,31 @@ class HealthexRouteTest {
 
 
     @Test
+    void undocumentedMessagesAndStatusesAreKeptFlaggedAndPolledNeverTakenAsDone() throws Exception {
+        HealthexSandbox.Patient patient = sandbox.patient("pat-odd").login("odd@patients.test", "pw-odd")
+                .undocumentedMessage("IN_PROGRESS_MAYBE");
+        ExportJob job = adopt("hx", "pat-odd");
+        await().atMost(Duration.ofSeconds(20)).until(() -> requests("/identified-patients/pat-odd/").size() >= 2);
+        ExportJob flagged = store.get(job.id());
+        assertThat(flagged.state()).isEqualTo(JobState.SUBMITTED);
+        assertThat(flagged.attribute("unknownStatus")).isEqualTo("IN_PROGRESS_MAYBE");
+        assertThat(statusPollsOf("pat-odd")).isEmpty();
+
+        patient.undocumentedMessage(null).undocumentedStatus("ON_HOLD");
+        await().atMost(Duration.ofSeconds(20)).until(() -> statusPollsOf("pat-odd").size() >= 2
+                && "ON_HOLD".equals(store.get(job.id()).attribute("unknownStatus")));
+        assertThat(store.get(job.id()).state()).isEqualTo(JobState.RUNNING);
+        assertThat(requests("/Person/pat-odd/")).isEmpty();
+
+        patient.undocumentedStatus(null);
+        ExportJob done = awaitEnd(job);
+        assertThat(done.state()).as(done.lastError()).isEqualTo(JobState.DELIVERED);
+        assertThat(done.attribute("unknownStatus")).isNull();
+        assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-odd/" + patient.retrievalIds().get(0)), patient,
+                done);
+    }
+
+    @Test
     void aLoginThatGivesNoPatientTokenFailsWithAClearReason() throws Exception {
         sandbox.researcherLogin("researcher@org.test", "pw-researcher");
         sandbox.patient("pat-researcher");
