@@ -61,10 +61,10 @@ public class HealthexKind implements SourceKind {
             // the researcher token: {apiKey, apiSecret}, each from its property or its -file (a mounted secret)
             c.auth().register(config.id(), new HealthexTokens(source.tokenUrl(), () -> Map.of(
                     "apiKey", SourceAuth.secret(config, "auth.api-key"),
-                    "apiSecret", SourceAuth.secret(config, "auth.api-secret")),
+                    "apiSecret", SourceAuth.secret(config, "auth.secret")),
                     "researcher API client of source " + config.id(), c.http(), c.clock()));
             SourceAuth.secret(config, "auth.api-key");
-            SourceAuth.secret(config, "auth.api-secret");
+            SourceAuth.secret(config, "auth.secret");
         }
         HealthexPatients patients = new HealthexPatients(sources, files, c.http(), c.clock());
         HealthexJobs jobs = new HealthexJobs(sources, patients, c.store(), c.jobs());

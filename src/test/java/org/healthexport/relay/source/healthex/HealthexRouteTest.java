@@ -16,6 +16,7 @@ import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.HealthexSandbox;
 import org.healthexport.relay.sandbox.HealthexSandbox.LocationScript;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -62,7 +63,7 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.hx.project-id=prj-sandbox",
         "relay.sources.hx.org-id=org-1",
         "relay.sources.hx.auth.api-key=sandbox-api-key",
-        "relay.sources.hx.auth.api-secret=sandbox-api-secret",
+        "relay.sources.hx.auth.secret=sandbox-api-secret",
         "relay.sources.hx.patients-file=src/test/resources/healthex/patients.json",
         "relay.sources.hx.pull-after=1s",
         "relay.sources.hx.no-retrieval-timeout=3s",
@@ -72,7 +73,7 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.hxskip.base-url={{relay.sandbox.healthex.url}}",
         "relay.sources.hxskip.project-id=prj-sandbox",
         "relay.sources.hxskip.auth.api-key=sandbox-api-key",
-        "relay.sources.hxskip.auth.api-secret=sandbox-api-secret",
+        "relay.sources.hxskip.auth.secret=sandbox-api-secret",
         "relay.sources.hxskip.skip-interactive=true",
         "relay.sources.hxskip.pull-after=500ms",
         // projects HealthEx refuses
@@ -80,29 +81,29 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.hxunknown.base-url={{relay.sandbox.healthex.url}}",
         "relay.sources.hxunknown.project-id=prj-unknown",
         "relay.sources.hxunknown.auth.api-key=sandbox-api-key",
-        "relay.sources.hxunknown.auth.api-secret=sandbox-api-secret",
+        "relay.sources.hxunknown.auth.secret=sandbox-api-secret",
         "relay.sources.hxpaused.kind=healthex",
         "relay.sources.hxpaused.base-url={{relay.sandbox.healthex.url}}",
         "relay.sources.hxpaused.project-id=prj-paused",
         "relay.sources.hxpaused.auth.api-key=sandbox-api-key",
-        "relay.sources.hxpaused.auth.api-secret=sandbox-api-secret",
+        "relay.sources.hxpaused.auth.secret=sandbox-api-secret",
         "relay.sources.hxinactive.kind=healthex",
         "relay.sources.hxinactive.base-url={{relay.sandbox.healthex.url}}",
         "relay.sources.hxinactive.project-id=prj-inactive",
         "relay.sources.hxinactive.auth.api-key=sandbox-api-key",
-        "relay.sources.hxinactive.auth.api-secret=sandbox-api-secret",
+        "relay.sources.hxinactive.auth.secret=sandbox-api-secret",
         "relay.sources.hxnoaccess.kind=healthex",
         "relay.sources.hxnoaccess.base-url={{relay.sandbox.healthex.url}}",
         "relay.sources.hxnoaccess.project-id=prj-noaccess",
         "relay.sources.hxnoaccess.auth.api-key=sandbox-api-key",
-        "relay.sources.hxnoaccess.auth.api-secret=sandbox-api-secret",
+        "relay.sources.hxnoaccess.auth.secret=sandbox-api-secret",
         // kicked off for every patient of a CSV file; its own path template
         "relay.sources.hxk.kind=healthex",
         "relay.sources.hxk.base-url={{relay.sandbox.healthex.url}}",
         "relay.sources.hxk.project-id=prj-sandbox",
         "relay.sources.hxk.org-id=org-k",
         "relay.sources.hxk.auth.api-key=sandbox-api-key",
-        "relay.sources.hxk.auth.api-secret-file=src/test/resources/healthex/secrets/api-secret",
+        "relay.sources.hxk.auth.secret-file=src/test/resources/healthex/secrets/api-secret",
         "relay.sources.hxk.patients-file=src/test/resources/healthex/patients-kickoff.csv",
         "relay.sources.hxk.pull-after=500ms",
         "relay.sources.hxk.path=kicked/{orgId}/{externalId}/{retrievalId}"
@@ -110,6 +111,40 @@ import static org.awaitility.Awaitility.await;
 class HealthexRouteTest {
     static final Path OUTBOX = Path.of("target/test-outbox/healthex-route");
     static final ObjectMapper JSON = new ObjectMapper();
+    /** Every log event of the relay from before its start: no secret may show up in any. */
+    static final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> LOG =
+            new ch.qos.logback.core.read.ListAppender<>();
+
+    static {
+        // camel-main's startup summary (every property it was given) is at INFO: it must mask the secrets
+        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.apache.camel.main"))
+                .setLevel(ch.qos.logback.classic.Level.INFO);
+        LOG.start();
+        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+                .addAppender(LOG);
+    }
+
+    @AfterAll
+    void noSecretWasLogged() throws IOException {
+        List<String> secrets = new ArrayList<>(List.of("sandbox-api-secret", "pw-renew"));
+        JsonNode patients = JSON.readTree(Path.of("src/test/resources/healthex/patients.json").toFile());
+        patients.path("patients").forEach(p -> {
+            if (p.hasNonNull("password")) {
+                secrets.add(p.path("password").asText());
+            }
+            if (p.hasNonNull("email")) {
+                secrets.add(p.path("email").asText());
+            }
+        });
+        assertThat(LOG.list).hasSizeGreaterThan(50);
+        for (var event : List.copyOf(LOG.list)) {
+            String text = event.getFormattedMessage() + (event.getThrowableProxy() == null ? ""
+                    : event.getThrowableProxy().getMessage());
+            for (String secret : secrets) {
+                assertThat(text).as("log line").doesNotContain(secret);
+            }
+        }
+    }
 
     @BeanInject
     CamelContext context;

@@ -34,7 +34,7 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.hxs.base-url={{relay.sandbox.healthex.url}}",
         "relay.sources.hxs.project-id=prj-sandbox",
         "relay.sources.hxs.auth.api-key=sandbox-api-key",
-        "relay.sources.hxs.auth.api-secret=sandbox-api-secret",
+        "relay.sources.hxs.auth.secret=sandbox-api-secret",
         "relay.sources.hxs.patients-file=src/test/resources/healthex/patients-scheduled.json",
         "relay.sources.hxs.pull-after=200ms",
         "relay.sources.hxs.schedule=* * * * * ?"
