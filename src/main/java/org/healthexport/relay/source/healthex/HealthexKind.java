@@ -63,6 +63,7 @@ public class HealthexKind implements SourceKind {
                     "apiKey", SourceAuth.secret(config, "auth.api-key"),
                     "apiSecret", SourceAuth.secret(config, "auth.secret")),
                     "researcher API client of source " + config.id(), c.http(), c.clock()));
+            // a missing key or secret stops the relay at startup rather than failing every job
             SourceAuth.secret(config, "auth.api-key");
             SourceAuth.secret(config, "auth.secret");
         }
