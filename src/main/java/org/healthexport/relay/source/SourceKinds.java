@@ -2,9 +2,9 @@ package org.healthexport.relay.source;
 
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.source.fhir.FhirBulkKind;
+import org.healthexport.relay.source.healthex.HealthexKind;
 import org.healthexport.relay.source.oracle.OracleHealthKind;
 import org.healthexport.relay.source.redox.RedoxBulkKind;
-import org.healthexport.relay.source.healthex.HealthexKind;
 
 import java.util.List;
 import java.util.Map;
