@@ -58,6 +58,7 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile String staticToken;
     private volatile boolean oauth;
     private volatile String extraOutputUrl;
+    private volatile java.time.Duration slowStatus;
 
     public FhirBulkSandbox(String host, int port) {
         super(host, port);
@@ -104,6 +105,8 @@ public class FhirBulkSandbox extends SandboxServer {
     public FhirBulkSandbox registerClient(String clientId, JWK publicKey) { clientKeys.put(clientId, publicKey); oauth = true; return this; }
     public FhirBulkSandbox tokenLifetimeSeconds(int s) { this.tokenLifetimeSeconds = s; return this; }
     public void queueStatusFault(Fault fault) { statusFaults.add(fault); }
+    /** The next status poll is answered only after this delay (a slow server). */
+    public void slowStatusOnce(java.time.Duration delay) { this.slowStatus = delay; }
     /** Lists one more output file at this URL in every manifest (null: none), e.g. one on a foreign host. */
     public void extraOutputUrl(String url) { this.extraOutputUrl = url; }
     public void queueKickoffFault(Fault fault) { kickoffFaults.add(fault); }
@@ -211,6 +214,15 @@ public class FhirBulkSandbox extends SandboxServer {
             job.deleted = true;
             send(ex, 202, null, new byte[0]);
             return;
+        }
+        java.time.Duration slow = slowStatus;
+        if (slow != null) {
+            slowStatus = null;
+            try {
+                Thread.sleep(slow.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         Fault fault = statusFaults.poll();
         if (fault != null) {

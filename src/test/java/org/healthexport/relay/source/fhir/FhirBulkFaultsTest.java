@@ -35,6 +35,7 @@ import static org.awaitility.Awaitility.await;
         "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
+        "relay.http.response-timeout-ms=1500",
         "relay.sources.bulk.kind=fhir-bulk",
         "relay.sources.bulk.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.bulk.export=$export",
@@ -130,6 +131,16 @@ class FhirBulkFaultsTest {
                 .contains("not a Bulk Data manifest"));
         assertThat(store.get(job.id()).state().isTerminal()).isFalse();
         awaitState(job, JobState.DELIVERED);
+    }
+
+    @Test
+    void aSlowServerTimesOutAndIsAskedAgain() {
+        sandbox.slowStatusOnce(Duration.ofSeconds(5));
+        ExportJob job = kickOff("bulk");
+        await().atMost(Duration.ofSeconds(20)).until(() -> String.valueOf(store.get(job.id()).lastError())
+                .contains("Timeout"));
+        ExportJob done = awaitState(job, JobState.DELIVERED);
+        assertThat(done.lastError()).isNull();
     }
 
     @Test
