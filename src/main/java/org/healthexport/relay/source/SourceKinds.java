@@ -15,7 +15,8 @@ public final class SourceKinds {
 
     public static List<SourceKind> all() {
         return List.of(
-                new FhirBulkKind());
+                new FhirBulkKind(),
+                new org.healthexport.relay.source.ehealth.EhealthKind());
     }
 
     public static Map<String, SourceKind> byName() {
