@@ -340,7 +340,8 @@ public class EhealthStatus {
 
     private JobUpdate processedDetails(EhealthJobStatus status) {
         JobUpdate u = JobUpdate.keepState().vendorStatus("processed").progress("processed")
-                .attribute("ehealthStatusCode", status.statusCode());
+                .attribute("ehealthStatusCode", status.statusCode()).attribute("unknownStatus", null)
+                .attribute("authRetried", null);
         return requestId(u, status.requestId());
     }
 
