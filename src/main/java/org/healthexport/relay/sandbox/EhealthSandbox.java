@@ -262,7 +262,7 @@ public class EhealthSandbox extends SandboxServer {
                 + "\", \"status\": \"entered\", \"code\": {\"coding\": [{\"system\": \"eHealth/ICPC2/condition_codes\", \"code\": \"R80\"}],"
                 + " \"text\": \"Грип / Influenza\"}, \"value\": 36.60, \"inserted_at\": \"2019-06-10T10:45:16.000Z\"},"
                 + "\n \"meta\": {\"code\": 200, \"url\": \"" + baseUrl() + path + "\", \"type\": \"object\","
-                + " \"request_id\": \"req-entity-" + id.substring(0, 8) + "\"}}\n";
+                + " \"request_id\": \"req-entity-" + id.substring(0, Math.min(8, id.length())) + "\"}}\n";
         return json.getBytes(StandardCharsets.UTF_8);
     }
 

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.BeanInject;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
-import org.apache.camel.Produce;
-import org.apache.camel.ProducerTemplate;
 import org.apache.camel.support.DefaultExchange;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.healthexport.relay.RelayApplication;
@@ -91,8 +89,6 @@ class EhealthRouteTest {
 
     @BeanInject
     CamelContext context;
-    @Produce
-    ProducerTemplate producer;
 
     EhealthSandbox sandbox() {
         return context.getRegistry().lookupByNameAndType("ehealth-jobs-sandbox", EhealthSandbox.class);
@@ -142,6 +138,9 @@ class EhealthRouteTest {
         List<RecordedRequest> polls = mine.stream().filter(r -> r.path().equals(sandbox.jobPath(jobId))).toList();
         assertThat(polls).hasSize(3).allMatch(r -> r.method().equals("GET"));
         assertThat(sandbox.polls(jobId)).isEqualTo(3);
+        // each entity once: no second, concurrent delivery of the same job
+        assertThat(mine).filteredOn(r -> !r.path().equals(sandbox.jobPath(jobId))).extracting(RecordedRequest::path)
+                .containsExactlyInAnyOrderElementsOf(expectedPaths);
         assertThat(Set.copyOf(mine.stream().map(RecordedRequest::path).toList()))
                 .isEqualTo(Stream.concat(Stream.of(sandbox.jobPath(jobId)), expectedPaths.stream()).collect(Collectors.toSet()));
         // the eta (1 s ahead) was honoured between pending polls
@@ -342,17 +341,17 @@ class EhealthRouteTest {
         await().atMost(WAIT).until(() -> jobsWithVendorId(a).size() == 1 && jobsWithVendorId(b).size() == 1);
         awaitState(jobsWithVendorId(a).get(0).id(), JobState.DELIVERED);
         awaitState(jobsWithVendorId(b).get(0).id(), JobState.DELIVERED);
-        await().atMost(WAIT).until(() -> filesIn(inbox.resolve(".done")).stream().anyMatch(f -> f.endsWith("batch-1.txt")));
+        await().atMost(WAIT).until(() -> filesIn(inbox.resolve(".done")).stream().anyMatch(f -> f.getFileName().toString().endsWith("batch-1.txt")));
 
         // the same ids again: nothing new
         Files.writeString(inbox.resolve("batch-2.txt"), a + "\n");
-        await().atMost(WAIT).until(() -> filesIn(inbox.resolve(".done")).stream().anyMatch(f -> f.endsWith("batch-2.txt")));
+        await().atMost(WAIT).until(() -> filesIn(inbox.resolve(".done")).stream().anyMatch(f -> f.getFileName().toString().endsWith("batch-2.txt")));
         assertThat(jobsWithVendorId(a)).hasSize(1);
 
         // a bad line refuses the whole file
         String c = sandbox.processedWithLinks(0, 1);
         Files.writeString(inbox.resolve("bad.txt"), c + "\nthis is not a job id\n");
-        await().atMost(WAIT).until(() -> filesIn(inbox.resolve(".error")).stream().anyMatch(f -> f.endsWith("bad.txt")));
+        await().atMost(WAIT).until(() -> filesIn(inbox.resolve(".error")).stream().anyMatch(f -> f.getFileName().toString().endsWith("bad.txt")));
         assertThat(jobsWithVendorId(c)).isEmpty();
         assertThat(Files.list(inbox).filter(Files::isRegularFile)).isEmpty();
     }
