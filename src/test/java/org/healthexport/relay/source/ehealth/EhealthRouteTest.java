@@ -16,7 +16,10 @@ import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.EhealthSandbox;
 import org.healthexport.relay.sandbox.EhealthSandbox.Fault;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
@@ -43,6 +46,7 @@ import static org.awaitility.Awaitility.await;
  * unknown answers), the token renewal, the inbox, and what the relay asked the sandbox for.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @CamelMainTest(mainClass = RelayApplication.class, properties = {
         "relay.http.port=0",
         "relay.store.url=jdbc:h2:mem:ehealth-route;DB_CLOSE_DELAY=-1",
@@ -354,6 +358,17 @@ class EhealthRouteTest {
         await().atMost(WAIT).until(() -> filesIn(inbox.resolve(".error")).stream().anyMatch(f -> f.getFileName().toString().endsWith("bad.txt")));
         assertThat(jobsWithVendorId(c)).isEmpty();
         assertThat(Files.list(inbox).filter(Files::isRegularFile)).isEmpty();
+    }
+
+    /** Last: over every test above, the relay asked the sandbox for job statuses, entities and tokens only. */
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void theRelayOnlyEverRequestedStatusEntityAndTokenUrls() {
+        Set<String> entities = sandbox().entityPaths();
+        assertThat(sandbox().requests()).isNotEmpty().allSatisfy(r -> assertThat(
+                (r.method().equals("GET") && (r.path().matches("/api/jobs/[A-Za-z0-9_-]+") || entities.contains(r.path())))
+                        || (r.method().equals("POST") && r.path().equals("/oauth/tokens")))
+                .as(r.method() + " " + r.path()).isTrue());
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------
