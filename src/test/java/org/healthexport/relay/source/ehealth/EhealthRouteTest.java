@@ -296,6 +296,12 @@ class EhealthRouteTest {
         sandbox.queueFault(jobId, Fault.status(429, "2"));
         sandbox.queueFault(jobId, Fault.status(503, null));
         Adopted adopted = adopt("ehr", jobId);
+        // the relay itself saw the 429 (the HTTP client does not retry on its own) and waits as it was told
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(20))
+                .until(() -> String.valueOf(store().get(adopted.id()).lastError()).contains("HTTP 429"));
+        assertThat(store().get(adopted.id()).lastError()).contains("too_many_requests");
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(20))
+                .until(() -> String.valueOf(store().get(adopted.id()).lastError()).contains("HTTP 503"));
         awaitState(adopted.id(), JobState.DELIVERED);
         List<RecordedRequest> polls = requestsOf(jobId, List.of()).stream()
                 .filter(r -> r.path().equals(sandbox.jobPath(jobId))).toList();
