@@ -121,8 +121,14 @@ public class RelayConfiguration implements CamelConfiguration {
         DeliveryTarget target = DeliveryTargets.create(props);
         registry.bind("deliveryTarget", target);
 
-        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.bind("prometheusMeterRegistry", meters);
+        // camel-micrometer-prometheus serves the registry bound as "metricsRegistry" on /observe/metrics: use it
+        // when it is already there, else bind one it will find.
+        io.micrometer.core.instrument.MeterRegistry meters = registry.lookupByNameAndType("metricsRegistry",
+                io.micrometer.core.instrument.MeterRegistry.class);
+        if (meters == null) {
+            meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            registry.bind("metricsRegistry", meters);
+        }
         RelayMetrics metrics = new RelayMetrics(meters, store);
         registry.bind("relayMetrics", metrics);
         ScheduledExecutorService notifyRetries = context.getExecutorServiceManager()
@@ -130,7 +136,11 @@ public class RelayConfiguration implements CamelConfiguration {
         Notifier notifier = new Notifier(target, http, props.get("relay.notify.webhook-url").map(URI::create).orElse(null),
                 props.getInt("relay.notify.webhook-attempts", 8), clock, notifyRetries);
         registry.bind("notifier", notifier);
-        JobEvents events = JobEvents.all(List.of(metrics, notifier));
+        List<JobEvents> listeners = new ArrayList<>(List.of(metrics, notifier));
+        if (demo) {
+            listeners.add(demoReport(store, target));
+        }
+        JobEvents events = JobEvents.all(listeners);
 
         String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
         JobLifecycle jobs = new JobLifecycle(store, sources, owner,
@@ -153,7 +163,9 @@ public class RelayConfiguration implements CamelConfiguration {
             kind.bind(kindContext);
         }
         registry.bind("jobAdopters", adopters);
-        registry.bind("jobsApi", new JobsApi(store, jobs, sources, adopters, props.get("relay.api.token", null)));
+        String apiToken = props.get("relay.api.token", null);
+        requireTokenBeyondLoopback(props.get("relay.http.host", "127.0.0.1"), apiToken);
+        registry.bind("jobsApi", new JobsApi(store, jobs, sources, adopters, apiToken));
 
         // On a clean stop, leases are handed back so another replica takes the jobs at once.
         context.addService(new ServiceSupport() {
@@ -169,6 +181,25 @@ public class RelayConfiguration implements CamelConfiguration {
                 target.kind());
     }
 
+    /** The demo's closing words: where the delivered files and the receipt are. */
+    private static JobEvents demoReport(JobStore store, DeliveryTarget target) {
+        return new JobEvents() {
+            @Override
+            public void stateChanged(org.healthexport.relay.job.ExportJob job, org.healthexport.relay.job.JobState from,
+                                     org.healthexport.relay.job.JobState to, String reason) {
+                if (to == org.healthexport.relay.job.JobState.DELIVERED) {
+                    store.receiptKey(job.id()).ifPresent(key -> {
+                        String receipt = target.locate(key);
+                        String folder = receipt.substring(0, receipt.length() - "receipt.json".length());
+                        System.out.printf("%n=== Demo export delivered ===%n  files:   %s%n  receipt: %s%n"
+                                + "  job:     http://localhost:%s/api/jobs/%s%n  (the relay keeps running; Ctrl-C to stop)%n%n",
+                                folder, receipt, System.getProperty("relay.http.port", "8080"), job.id());
+                    });
+                }
+            }
+        };
+    }
+
     private static void defineDemoSource(CamelContext context, FhirBulkSandbox sandbox) {
         var pc = context.getPropertiesComponent();
         Map<String, String> demo = Map.of(
@@ -179,6 +210,15 @@ public class RelayConfiguration implements CamelConfiguration {
                 "relay.sources.demo.allowed-hosts", sandbox.storageOrigin());
         demo.forEach(pc::addInitialProperty);
         LOG.info("No source configured: running the demo against the sandbox");
+    }
+
+    /** The jobs API adopts and starts exports: reachable beyond this machine, it must ask for a token. */
+    static void requireTokenBeyondLoopback(String host, String apiToken) {
+        boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
+        if (!loopback && (apiToken == null || apiToken.isBlank())) {
+            throw new org.healthexport.relay.config.ConfigurationException("relay.http.host is " + host
+                    + ": the jobs API would be reachable beyond this machine; set relay.api.token (RELAY_API_TOKEN)");
+        }
     }
 
     private static HikariDataSource dataSource(RelayProperties props) {

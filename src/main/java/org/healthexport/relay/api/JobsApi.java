@@ -111,6 +111,21 @@ public class JobsApi {
         return id;
     }
 
+    /** What {@code POST /api/sources/{id}/run} answers: 202 with the new job, 409 when skipped, 502 when refused. */
+    public Object kickoffResult(@Body Object result, Exchange exchange) {
+        var msg = exchange.getMessage();
+        if (result instanceof ExportJob job) {
+            msg.setHeader(Exchange.HTTP_RESPONSE_CODE, 202);
+            return view(job, false);
+        }
+        if (result instanceof org.healthexport.relay.source.fhir.StatusError error) {
+            msg.setHeader(Exchange.HTTP_RESPONSE_CODE, 502);
+            return Map.of("error", "The source refused the kick-off: " + error.text(), "status", 502);
+        }
+        msg.setHeader(Exchange.HTTP_RESPONSE_CODE, result instanceof String ? 409 : 202);
+        return result instanceof String s ? Map.of("skipped", s) : result;
+    }
+
     private Map<String, Object> parse(String body) {
         if (body == null || body.isBlank()) {
             throw new ApiException(400, "A JSON body is required");

@@ -9,9 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.UUID;
 
-/** Delivers into a local folder: written under a temporary name beside the final one, synced, then renamed. */
+/**
+ * Delivers into a local folder: written under a temporary name beside the final one ({@code .<name>.part}),
+ * synced, then renamed, so a reader never sees a partial file under its final name.
+ */
 public class FolderTarget implements DeliveryTarget {
     private final Path root;
 
@@ -28,9 +30,11 @@ public class FolderTarget implements DeliveryTarget {
     public void put(String key, InputStream content, long length, String contentType) throws IOException {
         Path target = resolve(key);
         Files.createDirectories(target.getParent());
-        Path temp = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".part");
+        // One temporary name per key: a delivery repeated after a crash truncates the half-written copy it left.
+        Path temp = target.resolveSibling("." + target.getFileName() + ".part");
         try {
-            try (OutputStream out = Files.newOutputStream(temp, StandardOpenOption.CREATE_NEW)) {
+            try (OutputStream out = Files.newOutputStream(temp, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
                 content.transferTo(out);
             }
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {

@@ -158,10 +158,8 @@ public class JobLifecycle {
     }
 
     /**
-     * The vendor finished: its files are recorded with their keys and the job is handed to delivery. The lease
-     * is kept: the status route goes on to {@code direct:deliver-job} in the same exchange, and a released lease
-     * (with the job due now) let the poller claim the READY job and deliver it a second time, concurrently.
-     * Should the exchange die, the lease runs out and the poller delivers the job.
+     * The vendor finished: its files are recorded with their keys and the job is handed to delivery. The lease is
+     * kept: the same relay goes straight on to deliver, and no other may take the job meanwhile.
      */
     public ExportJob ready(ExportJob job, List<JobFile> files, JobUpdate details) {
         store.planFiles(job.id(), files);

@@ -53,16 +53,21 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile int retryAfterSeconds = 1;
     private volatile int patients = 10;
     private volatile long bigFileBytes;
+    private volatile long bigFileBytesPerSecond;
     private volatile int tokenLifetimeSeconds = 300;
     private volatile String staticToken;
     private volatile boolean oauth;
+    private volatile String extraOutputUrl;
 
     public FhirBulkSandbox(String host, int port) {
         super(host, port);
         this.storage = new Storage(host);
     }
 
-    /** A queued answer to the next status poll (or kick-off): code, OperationOutcome issue code, Retry-After. */
+    /**
+     * A queued answer to the next status poll (or kick-off): code, OperationOutcome issue code (null: a non-FHIR
+     * HTML body; "malformed": a broken JSON body), Retry-After.
+     */
     public record Fault(int code, String issueCode, String retryAfter) { }
 
     private static final class Job {
@@ -89,6 +94,8 @@ public class FhirBulkSandbox extends SandboxServer {
     public FhirBulkSandbox patients(int n) { this.patients = n; return this; }
     /** Makes Observation-1 a large file of about this many bytes (benchmarks). */
     public FhirBulkSandbox bigFileBytes(long n) { this.bigFileBytes = n; return this; }
+    /** Serves the large file no faster than this (a slow server; a delivery long enough to be interrupted). */
+    public FhirBulkSandbox bigFileBytesPerSecond(long n) { this.bigFileBytesPerSecond = n; return this; }
     /** Requires this bearer token on status and file requests. */
     public FhirBulkSandbox requireToken(String token) { this.staticToken = token; return this; }
     /** Requires tokens issued by the sandbox's own token endpoint to this client (secret). */
@@ -97,6 +104,8 @@ public class FhirBulkSandbox extends SandboxServer {
     public FhirBulkSandbox registerClient(String clientId, JWK publicKey) { clientKeys.put(clientId, publicKey); oauth = true; return this; }
     public FhirBulkSandbox tokenLifetimeSeconds(int s) { this.tokenLifetimeSeconds = s; return this; }
     public void queueStatusFault(Fault fault) { statusFaults.add(fault); }
+    /** Lists one more output file at this URL in every manifest (null: none), e.g. one on a foreign host. */
+    public void extraOutputUrl(String url) { this.extraOutputUrl = url; }
     public void queueKickoffFault(Fault fault) { kickoffFaults.add(fault); }
     /** The next {@code times} requests for this file name answer {@code code}. */
     public void failFile(String name, int code, int times) { fileFaults.put(name + "#" + code, times); }
@@ -230,6 +239,9 @@ public class FhirBulkSandbox extends SandboxServer {
             output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Observation-1.ndjson\"}");
             output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Observation-2.ndjson\"}");
         }
+        if (extraOutputUrl != null) {
+            output.add("{\"type\":\"Patient\",\"url\":\"" + extraOutputUrl + "\"}");
+        }
         String deleted = job.since ? "{\"type\":\"Bundle\",\"url\":\"" + files + "deleted.ndjson\"}" : "";
         return "{\"transactionTime\":\"" + Instant.now() + "\",\"request\":\"" + job.request + "\","
                 + "\"requiresAccessToken\":" + (staticToken != null || oauth) + ","
@@ -268,7 +280,8 @@ public class FhirBulkSandbox extends SandboxServer {
         boolean gzip = String.valueOf(ex.getRequestHeaders().getFirst("Accept-Encoding")).contains("gzip");
         ex.getResponseHeaders().set("Content-Type", "application/fhir+ndjson");
         if (content == null) {
-            stream(ex, "application/fhir+ndjson", SandboxData.bigNdjson(bigFileBytes));
+            InputStream big = SandboxData.bigNdjson(bigFileBytes);
+            stream(ex, "application/fhir+ndjson", bigFileBytesPerSecond > 0 ? SandboxData.throttled(big, bigFileBytesPerSecond) : big);
             return;
         }
         if (cutFiles.remove(name)) {
@@ -372,7 +385,9 @@ public class FhirBulkSandbox extends SandboxServer {
         if (fault.retryAfter() != null) {
             ex.getResponseHeaders().set("Retry-After", fault.retryAfter());
         }
-        if (fault.issueCode() == null) {
+        if ("malformed".equals(fault.issueCode())) {
+            send(ex, fault.code(), "application/json", "{\"output\": \"not-a-list\"".getBytes(StandardCharsets.UTF_8));
+        } else if (fault.issueCode() == null) {
             send(ex, fault.code(), "text/html", "<html><body>Bad Gateway</body></html>".getBytes(StandardCharsets.UTF_8));
         } else {
             send(ex, fault.code(), "application/fhir+json",

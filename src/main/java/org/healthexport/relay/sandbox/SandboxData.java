@@ -84,6 +84,33 @@ public final class SandboxData {
         };
     }
 
+    /** Reads {@code in} no faster than {@code bytesPerSecond}. */
+    public static InputStream throttled(InputStream in, long bytesPerSecond) {
+        return new java.io.FilterInputStream(in) {
+            private final long start = System.nanoTime();
+            private long read;
+
+            @Override
+            public int read(byte[] b, int off, int len) throws java.io.IOException {
+                int n = super.read(b, off, Math.min(len, 16 * 1024));
+                if (n > 0) {
+                    read += n;
+                    long due = start + read * 1_000_000_000L / bytesPerSecond;
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        try {
+                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new java.io.InterruptedIOException();
+                        }
+                    }
+                }
+                return n;
+            }
+        };
+    }
+
     static byte[] line(long i) {
         String head = "{\"resourceType\":\"Observation\",\"id\":\"big-" + i + "\",\"status\":\"final\",\"note\":[{\"text\":\"";
         String tail = "\"}]}\n";

@@ -170,6 +170,6 @@ public class FhirBulkKickoff implements JobAdopter {
 
     private static String enc(String s) {
         // keep commas readable: servers accept both, and the IG's examples use them bare
-        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("%2C", ",").replace("%2F", "/");
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("%2C", ",").replace("%2F", "/").replace("%3A", ":");
     }
 }

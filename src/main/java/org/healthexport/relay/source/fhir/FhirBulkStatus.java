@@ -54,9 +54,12 @@ public class FhirBulkStatus {
         BulkManifest manifest;
         try {
             manifest = json.readValue(BoundedBody.limit(body, maxStatusBytes, "status body"), BulkManifest.class);
-        } catch (BoundedBody.TooLargeException e) {
-            throw new MalformedStatusException(e.getMessage());
         } catch (IOException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof BoundedBody.TooLargeException tooLarge) {
+                    throw new MalformedStatusException(tooLarge.getMessage());
+                }
+            }
             throw new MalformedStatusException("Status body is not a Bulk Data manifest: "
                     + e.getClass().getSimpleName());
         }

@@ -1,0 +1,27 @@
+package org.healthexport.relay.http;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RedactionTest {
+    @Test
+    void removesPresignedSignaturesAndKeepsTheRest() {
+        String url = "https://bucket.s3.amazonaws.com/f/1.ndjson?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA/x"
+                + "&X-Amz-Signature=deadbeef&X-Amz-Security-Token=tok&part=2";
+        assertThat(Redaction.url(url)).isEqualTo("https://bucket.s3.amazonaws.com/f/1.ndjson?X-Amz-Algorithm=AWS4"
+                + "&X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED&X-Amz-Security-Token=REDACTED&part=2");
+    }
+
+    @Test
+    void removesUserInfoAndTokens() {
+        assertThat(Redaction.url("https://user:pw@host/x?access_token=abc"))
+                .isEqualTo("https://REDACTED@host/x?access_token=REDACTED");
+    }
+
+    @Test
+    void leavesPlainUrlsAlone() {
+        assertThat(Redaction.url("https://fhir.example/r4/files/a.ndjson")).isEqualTo("https://fhir.example/r4/files/a.ndjson");
+        assertThat(Redaction.url(null)).isNull();
+    }
+}

@@ -1,0 +1,200 @@
+package org.healthexport.relay.job;
+
+import com.zaxxer.hikari.HikariDataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** What every job store must do; run against H2 and PostgreSQL by the subclasses. */
+abstract class JobStoreContract {
+    final MutableClock clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.MILLIS));
+    HikariDataSource dataSource;
+    JobStore store;
+
+    abstract String url();
+
+    @BeforeEach
+    void open() {
+        dataSource = TestDatabases.migrated(url());
+        store = new JobStore(dataSource, clock);
+    }
+
+    @AfterEach
+    void close() {
+        dataSource.close();
+    }
+
+    ExportJob newJob(String statusUrl) {
+        return store.adopt(new NewJob("src", "fhir-bulk", null, statusUrl, null, Map.of("k", "v")),
+                JobState.SUBMITTED, clock.instant(), clock.instant().plus(Duration.ofHours(1))).job();
+    }
+
+    @Test
+    void aJobKeepsEveryRecordedField() {
+        ExportJob job = newJob("https://x/jobs/1");
+        Instant tx = clock.instant().minusSeconds(60);
+        store.update(job.id(), null, JobUpdate.to(JobState.RUNNING).vendorStatus("in-progress").progress("50%")
+                .attempts(3).lastError("boom").requestId("req-1").transactionTime(tx)
+                .expiresAt(tx.plusSeconds(3600)).attribute("retrievalId", "r1"), true);
+        ExportJob read = store.get(job.id());
+        assertThat(read.state()).isEqualTo(JobState.RUNNING);
+        assertThat(read.sourceId()).isEqualTo("src");
+        assertThat(read.kind()).isEqualTo("fhir-bulk");
+        assertThat(read.statusUrl()).isEqualTo("https://x/jobs/1");
+        assertThat(read.vendorStatus()).isEqualTo("in-progress");
+        assertThat(read.progress()).isEqualTo("50%");
+        assertThat(read.attempts()).isEqualTo(3);
+        assertThat(read.lastError()).isEqualTo("boom");
+        assertThat(read.requestId()).isEqualTo("req-1");
+        assertThat(read.transactionTime()).isEqualTo(tx);
+        assertThat(read.expiresAt()).isEqualTo(tx.plusSeconds(3600));
+        assertThat(read.attributes()).containsEntry("k", "v").containsEntry("retrievalId", "r1");
+        assertThat(read.createdAt()).isNotNull();
+        assertThat(read.updatedAt()).isNotNull();
+    }
+
+    @Test
+    void adoptingTheSameExportTwiceGivesOneJob() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<JobStore.Adoption>> results = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            results.add(pool.submit(() -> store.adopt(new NewJob("src", "fhir-bulk", null, "https://x/jobs/same", null,
+                    Map.of()), JobState.SUBMITTED, clock.instant(), null)));
+        }
+        Set<String> ids = new HashSet<>();
+        int created = 0;
+        for (Future<JobStore.Adoption> r : results) {
+            ids.add(r.get().job().id());
+            created += r.get().created() ? 1 : 0;
+        }
+        pool.shutdown();
+        assertThat(ids).hasSize(1);
+        assertThat(created).isEqualTo(1);
+        assertThat(store.list(null, 100)).hasSize(1);
+    }
+
+    @Test
+    void onlyDueJobsAreClaimedAndALeasedJobIsNotClaimedAgain() {
+        ExportJob due = newJob("https://x/jobs/due");
+        ExportJob later = newJob("https://x/jobs/later");
+        store.update(later.id(), null, JobUpdate.keepState().nextPollAt(clock.instant().plusSeconds(60)), true);
+
+        assertThat(store.claimDue("relay-a", Duration.ofSeconds(30), 10)).extracting(ExportJob::id).containsExactly(due.id());
+        assertThat(store.claimDue("relay-b", Duration.ofSeconds(30), 10)).isEmpty();
+        clock.advance(Duration.ofSeconds(61));
+        // relay-a died: its lease on 'due' lapsed after 30 s, 'later' is now due too
+        assertThat(store.claimDue("relay-b", Duration.ofSeconds(30), 10)).extracting(ExportJob::id)
+                .containsExactlyInAnyOrder(due.id(), later.id());
+    }
+
+    @Test
+    void terminalJobsAreNeverClaimed() {
+        ExportJob job = newJob("https://x/jobs/done");
+        store.update(job.id(), null, JobUpdate.to(JobState.DELIVERED), true);
+        assertThat(store.claimDue("relay-a", Duration.ofSeconds(30), 10)).isEmpty();
+    }
+
+    @Test
+    void aRelayThatLostItsLeaseCannotUpdateTheJob() {
+        ExportJob job = newJob("https://x/jobs/1");
+        store.claimDue("relay-a", Duration.ofSeconds(10), 10);
+        clock.advance(Duration.ofSeconds(11));
+        assertThat(store.claimDue("relay-b", Duration.ofSeconds(10), 10)).hasSize(1);
+        assertThatThrownBy(() -> store.update(job.id(), "relay-a", JobUpdate.to(JobState.FAILED), true))
+                .isInstanceOf(LeaseLostException.class);
+        assertThat(store.renewLease(job.id(), "relay-a", Duration.ofSeconds(10))).isFalse();
+        assertThat(store.update(job.id(), "relay-b", JobUpdate.to(JobState.RUNNING), true).state()).isEqualTo(JobState.RUNNING);
+    }
+
+    @Test
+    void concurrentClaimersShareTheWorkWithoutOverlap() throws Exception {
+        for (int i = 0; i < 300; i++) {
+            newJob("https://x/jobs/" + i);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        List<Callable<List<String>>> claimers = new ArrayList<>();
+        for (String owner : List.of("relay-a", "relay-b", "relay-c")) {
+            claimers.add(() -> {
+                List<String> mine = new ArrayList<>();
+                List<ExportJob> batch;
+                while (!(batch = store.claimDue(owner, Duration.ofMinutes(5), 7)).isEmpty()) {
+                    batch.forEach(j -> mine.add(j.id()));
+                }
+                return mine;
+            });
+        }
+        List<String> all = new ArrayList<>();
+        for (Future<List<String>> f : pool.invokeAll(claimers)) {
+            all.addAll(f.get());
+        }
+        pool.shutdown();
+        assertThat(all).hasSize(300).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void releasedJobsAreClaimableAtOnce() {
+        newJob("https://x/jobs/1");
+        store.claimDue("relay-a", Duration.ofMinutes(5), 10);
+        assertThat(store.releaseAll("relay-a")).isEqualTo(1);
+        assertThat(store.claimDue("relay-b", Duration.ofMinutes(5), 10)).hasSize(1);
+    }
+
+    @Test
+    void aRefreshedManifestKeepsDeliveredFilesAndTakesNewUrls() {
+        ExportJob job = newJob("https://x/jobs/1");
+        List<JobFile> planned = store.planFiles(job.id(), List.of(
+                JobFile.planned(1, "output", "Patient", "https://s3/a?sig=1", "k/Patient-1.ndjson"),
+                JobFile.planned(2, "output", "Patient", "https://s3/b?sig=1", "k/Patient-2.ndjson")));
+        store.fileDelivered(planned.get(0).id(), 10, "abc");
+        List<JobFile> refreshed = store.planFiles(job.id(), List.of(
+                JobFile.planned(1, "output", "Patient", "https://s3/a?sig=2", "k/Patient-1.ndjson"),
+                JobFile.planned(2, "output", "Patient", "https://s3/b?sig=2", "k/Patient-2.ndjson")));
+        assertThat(refreshed).hasSize(2);
+        assertThat(refreshed.get(0).isDelivered()).isTrue();
+        assertThat(refreshed.get(0).sha256()).isEqualTo("abc");
+        assertThat(refreshed.get(1).url()).isEqualTo("https://s3/b?sig=2");
+        assertThat(refreshed.get(1).isDelivered()).isFalse();
+    }
+
+    @Test
+    void aScheduledFireTimeIsTakenOnce() {
+        Instant fire = clock.instant().truncatedTo(ChronoUnit.MINUTES);
+        assertThat(store.takeScheduledKickoff("src", fire)).isTrue();
+        assertThat(store.takeScheduledKickoff("src", fire)).isFalse();
+        assertThat(store.takeScheduledKickoff("src", fire.plusSeconds(60))).isTrue();
+    }
+
+    @Test
+    void theLastTransactionTimeOnlyMovesForward() {
+        Instant t = Instant.parse("2026-01-01T00:00:00Z");
+        assertThat(store.lastTransactionTime("src")).isEmpty();
+        store.rememberTransactionTime("src", t);
+        store.rememberTransactionTime("src", t.minusSeconds(10));
+        assertThat(store.lastTransactionTime("src")).contains(t);
+    }
+
+    @Test
+    void countsByState() {
+        newJob("https://x/jobs/1");
+        ExportJob b = newJob("https://x/jobs/2");
+        store.update(b.id(), null, JobUpdate.to(JobState.FAILED), true);
+        assertThat(store.countByState()).containsEntry(JobState.SUBMITTED, 1L).containsEntry(JobState.FAILED, 1L)
+                .containsEntry(JobState.DELIVERED, 0L);
+    }
+}

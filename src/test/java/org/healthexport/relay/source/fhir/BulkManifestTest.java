@@ -1,0 +1,101 @@
+package org.healthexport.relay.source.fhir;
+
+import org.healthexport.relay.job.ExportJob;
+import org.healthexport.relay.job.JobFile;
+import org.healthexport.relay.job.JobState;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class BulkManifestTest {
+    private final FhirBulkStatus status = new FhirBulkStatus(null, null, null, null, 10_000);
+
+    private BulkManifest parse(String json) throws IOException {
+        return status.parse(new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    static ExportJob job() {
+        return new ExportJob("j1", "s", "fhir-bulk", null, "https://fhir.example/r4/jobs/1", JobState.RUNNING, null,
+                null, Instant.now(), null, 0, null, null, null, null, null, Map.of(), Instant.now(), Instant.now());
+    }
+
+    @Test
+    void readsTheIgExampleAndIgnoresUnknownFields() throws IOException {
+        BulkManifest m = parse("""
+                {"transactionTime":"2021-01-01T00:00:00Z","request":"https://example.com/fhir/Patient/$export",
+                 "requiresAccessToken":true,"newField":{"x":1},
+                 "output":[{"type":"Patient","url":"https://example.com/output/patient_file_1.ndjson"},
+                           {"type":"Observation","url":"https://example.com/output/observation_file_1.ndjson","count":7}],
+                 "deleted":[{"type":"Bundle","url":"https://example.com/output/del_file_1.ndjson"}],
+                 "error":[{"type":"OperationOutcome","url":"https://example.com/output/err_file_1.ndjson"}],
+                 "extension":{"https://example.com/extra-property":true}}""");
+        assertThat(m.output()).hasSize(2);
+        assertThat(m.output().get(1).count()).isEqualTo(7);
+        assertThat(m.deleted()).hasSize(1);
+        assertThat(m.error()).hasSize(1);
+        assertThat(m.tokenRequired()).isTrue();
+        assertThat(m.extension().has("https://example.com/extra-property")).isTrue();
+    }
+
+    @Test
+    void acceptsV4OutcomeForErrorAndMissingLists() throws IOException {
+        BulkManifest m = parse("{\"transactionTime\":\"2021-01-01T00:00:00Z\",\"requiresAccessToken\":false,"
+                + "\"output\":null,\"outcome\":[{\"type\":\"OperationOutcome\",\"url\":\"https://x/e.ndjson\"}]}");
+        assertThat(m.output()).isEmpty();
+        assertThat(m.deleted()).isEmpty();
+        assertThat(m.error()).hasSize(1);
+        assertThat(m.tokenRequired()).isFalse();
+    }
+
+    @Test
+    void malformedBodiesAreClearErrors() {
+        assertThatThrownBy(() -> parse("<html>")).isInstanceOf(MalformedStatusException.class)
+                .hasMessageContaining("not a Bulk Data manifest");
+        assertThatThrownBy(() -> parse("{\"output\":\"yes\"}")).isInstanceOf(MalformedStatusException.class);
+        assertThatThrownBy(() -> parse("{\"output\":[" + "{\"type\":\"P\",\"url\":\"https://x/1\"},".repeat(400) + "{}]}"))
+                .isInstanceOf(MalformedStatusException.class).hasMessageContaining("larger than");
+    }
+
+    @Test
+    void pagedManifestsAreJoined() throws IOException {
+        BulkManifest first = parse("{\"output\":[{\"type\":\"Patient\",\"url\":\"https://x/1\"}],"
+                + "\"link\":[{\"relation\":\"next\",\"url\":\"https://x/manifest-2.json\"}]}");
+        assertThat(first.nextPage()).isEqualTo("https://x/manifest-2.json");
+        BulkManifest all = first.append(parse("{\"output\":[{\"type\":\"Patient\",\"url\":\"https://x/2\"}]}"));
+        assertThat(all.output()).extracting(BulkManifest.OutputFile::url).containsExactly("https://x/1", "https://x/2");
+        assertThat(all.nextPage()).isNull();
+    }
+
+    @Test
+    void planNumbersFilesPerTypeSanitisesTypesAndSkipsDuplicateUrls() throws IOException {
+        BulkManifest m = parse("""
+                {"output":[{"type":"Observation","url":"https://fhir.example/f/1"},
+                           {"type":"Observation","url":"https://fhir.example/f/2"},
+                           {"type":"Observation","url":"https://fhir.example/f/2"},
+                           {"type":"../../etc/passwd","url":"/f/3"},
+                           {"url":"https://fhir.example/f/4"}],
+                 "error":[{"type":"OperationOutcome","url":"https://fhir.example/f/e"}],
+                 "deleted":[{"type":"Bundle","url":"https://fhir.example/f/d"}]}""");
+        List<JobFile> files = status.plan(job(), "s/j1", m);
+        assertThat(files).extracting(JobFile::targetKey).containsExactly(
+                "s/j1/Observation-1.ndjson", "s/j1/Observation-2.ndjson", "s/j1/_.._etc_passwd-1.ndjson",
+                "s/j1/Resource-1.ndjson", "s/j1/error/OperationOutcome-1.ndjson", "s/j1/deleted/Bundle-1.ndjson");
+        // relative URLs are resolved against the status URL
+        assertThat(files.get(2).url()).isEqualTo("https://fhir.example/f/3");
+        assertThat(files).extracting(JobFile::seq).containsExactly(1, 2, 3, 4, 5, 6);
+    }
+
+    @Test
+    void anEntryWithoutUrlIsMalformed() throws IOException {
+        BulkManifest m = parse("{\"output\":[{\"type\":\"Patient\"}]}");
+        assertThatThrownBy(() -> status.plan(job(), "s/j1", m)).isInstanceOf(MalformedStatusException.class);
+    }
+}

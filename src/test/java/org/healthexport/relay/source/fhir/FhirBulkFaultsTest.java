@@ -1,0 +1,201 @@
+package org.healthexport.relay.source.fhir;
+
+import org.apache.camel.BeanInject;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Produce;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.test.main.junit5.CamelMainTest;
+import org.healthexport.relay.RelayApplication;
+import org.healthexport.relay.job.ExportJob;
+import org.healthexport.relay.job.JobState;
+import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.sandbox.FhirBulkSandbox;
+import org.healthexport.relay.sandbox.FhirBulkSandbox.Fault;
+import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The fhir-bulk status route under the faults the IG describes, through the real YAML routes. */
+@CamelMainTest(mainClass = RelayApplication.class, properties = {
+        "relay.http.port=0",
+        "relay.store.url=jdbc:h2:mem:fhir-bulk-faults;DB_CLOSE_DELAY=-1",
+        "relay.target.file.dir=target/test-outbox/fhir-bulk-faults",
+        "relay.sandbox.enabled=true",
+        "relay.sandbox.retry-after=1",
+        "relay.poll.interval=100",
+        "relay.poll.initial-wait=200ms",
+        "relay.poll.min-wait=100ms",
+        "relay.sources.bulk.kind=fhir-bulk",
+        "relay.sources.bulk.base-url={{relay.sandbox.fhir-base}}",
+        "relay.sources.bulk.export=$export",
+        "relay.sources.bulk.allowed-hosts={{relay.sandbox.storage-origin}}",
+        "relay.sources.incr.kind=fhir-bulk",
+        "relay.sources.incr.base-url={{relay.sandbox.fhir-base}}",
+        "relay.sources.incr.export=Patient/$export?_type=Patient",
+        "relay.sources.incr.since=auto",
+        "relay.sources.posted.kind=fhir-bulk",
+        "relay.sources.posted.base-url={{relay.sandbox.fhir-base}}",
+        "relay.sources.posted.export=Group/g7/$export?_type=Patient&patient=Patient/p1,Patient/p2",
+        "relay.sources.posted.kickoff-method=POST",
+        "relay.sources.posted.delete-after-delivery=false"
+})
+class FhirBulkFaultsTest {
+    static final Path OUTBOX = Path.of("target/test-outbox/fhir-bulk-faults");
+    @BeanInject
+    CamelContext context;
+    @Produce
+    ProducerTemplate producer;
+    FhirBulkSandbox sandbox;
+    JobStore store;
+
+    @BeforeEach
+    void lookUp() {
+        sandbox = context.getRegistry().lookupByNameAndType("fhirBulkSandbox", FhirBulkSandbox.class);
+        store = context.getRegistry().lookupByNameAndType("jobStore", JobStore.class);
+    }
+
+    ExportJob kickOff(String source) {
+        return producer.requestBody("direct:kickoff-source", source, ExportJob.class);
+    }
+
+    ExportJob awaitState(ExportJob job, JobState state) {
+        await().atMost(Duration.ofSeconds(40)).until(() -> store.get(job.id()).state() == state);
+        return store.get(job.id());
+    }
+
+    List<RecordedRequest> statusPolls(ExportJob job) {
+        String path = java.net.URI.create(job.statusUrl()).getPath();
+        return sandbox.requests().stream().filter(r -> r.method().equals("GET") && r.path().equals(path)).toList();
+    }
+
+    @Test
+    void a429StormIsWaitedOutAsAsked() {
+        for (int i = 0; i < 3; i++) {
+            sandbox.queueStatusFault(new Fault(429, "throttled", "2"));
+        }
+        ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
+        List<RecordedRequest> polls = statusPolls(job);
+        assertThat(polls).hasSize(6); // 3 throttled, 2 in progress, 1 complete
+        for (int i = 1; i <= 3; i++) {
+            assertThat(Duration.between(polls.get(i - 1).at(), polls.get(i).at()))
+                    .as("wait after 429 #" + i).isGreaterThanOrEqualTo(Duration.ofMillis(1950));
+        }
+    }
+
+    @Test
+    void transientErrorsAndGatewayFailuresAreRetried() {
+        sandbox.queueStatusFault(new Fault(500, "transient", null));
+        sandbox.queueStatusFault(new Fault(502, null, null));
+        sandbox.queueStatusFault(new Fault(503, null, "1"));
+        sandbox.queueStatusFault(new Fault(504, null, null));
+        ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
+        assertThat(statusPolls(job)).hasSize(7);
+    }
+
+    @Test
+    void aFatalOperationOutcomeFailsTheJobWithItsTextAndANotification() throws IOException {
+        sandbox.queueStatusFault(new Fault(400, "invalid", null));
+        ExportJob job = awaitState(kickOff("bulk"), JobState.FAILED);
+        assertThat(job.lastError()).isEqualTo("HTTP 400: Injected 400");
+        try (Stream<Path> notes = Files.walk(OUTBOX.resolve("_notifications"))) {
+            assertThat(notes.filter(p -> p.getFileName().toString().startsWith(job.id() + "-FAILED"))).hasSize(1);
+        }
+    }
+
+    @Test
+    void aMalformedStatusBodyIsKeptAndPolledUntilTheServerRecovers() {
+        sandbox.queueStatusFault(new Fault(200, "malformed", null));
+        ExportJob job = kickOff("bulk");
+        await().atMost(Duration.ofSeconds(20)).until(() -> String.valueOf(store.get(job.id()).lastError())
+                .contains("not a Bulk Data manifest"));
+        assertThat(store.get(job.id()).state().isTerminal()).isFalse();
+        awaitState(job, JobState.DELIVERED);
+    }
+
+    @Test
+    void anUnexpectedStatusCodeIsFlaggedAndPolledOn() {
+        sandbox.queueStatusFault(new Fault(203, null, null));
+        ExportJob job = kickOff("bulk");
+        await().atMost(Duration.ofSeconds(20)).until(() -> "HTTP 203".equals(store.get(job.id()).attribute("unknownStatus")));
+        assertThat(store.get(job.id()).lastError()).contains("Unknown status 'HTTP 203'");
+        ExportJob done = awaitState(job, JobState.DELIVERED);
+        assertThat(done.attribute("unknownStatus")).isNull();
+    }
+
+    @Test
+    void aFileCutMidwayIsFetchedAgainAndNeverVisibleHalfWritten() throws IOException {
+        sandbox.cutFileOnce("Patient-1.ndjson");
+        ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
+        Path folder = OUTBOX.resolve("bulk").resolve(job.id());
+        assertThat(Files.readAllBytes(folder.resolve("Patient-1.ndjson"))).isEqualTo(sandbox.content("Patient-1.ndjson"));
+        try (Stream<Path> all = Files.walk(folder)) {
+            assertThat(all.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("Patient-1.ndjson", "Observation-1.ndjson", "Observation-2.ndjson",
+                            "OperationOutcome-1.ndjson", "receipt.json");
+        }
+        long patientFetches = sandbox.requests().stream().filter(r -> r.path().endsWith("/" + 
+                java.net.URI.create(job.statusUrl()).getPath().replaceAll(".*/", "") + "/Patient-1.ndjson")).count();
+        assertThat(patientFetches).isEqualTo(2);
+    }
+
+    @Test
+    void filesGoneForGoodEndTheJobExpiredWithTheReason() {
+        sandbox.failFile("Observation-1.ndjson", 410, 4);
+        ExportJob job = awaitState(kickOff("bulk"), JobState.EXPIRED);
+        assertThat(job.lastError()).contains("410").contains("no longer available");
+        assertThat(store.receiptKey(job.id())).isEmpty();
+    }
+
+    @Test
+    void anExpiredFileLinkIsAnsweredByAFreshManifest() {
+        sandbox.failFile("Observation-2.ndjson", 403, 1);
+        ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
+        assertThat(statusPolls(job)).hasSize(4); // 2 in progress, the manifest, a fresh manifest
+    }
+
+    @Test
+    void aFileOnAForeignHostFailsTheJobAndNothingIsSentThere() {
+        sandbox.extraOutputUrl("https://evil.example.com/steal.ndjson");
+        try {
+            ExportJob job = awaitState(kickOff("bulk"), JobState.FAILED);
+            assertThat(job.lastError()).contains("evil.example.com").contains("not the origin");
+            assertThat(store.receiptKey(job.id())).isEmpty();
+        } finally {
+            sandbox.extraOutputUrl(null);
+        }
+    }
+
+    @Test
+    void sinceAutoSendsTheTransactionTimeOfTheLastDeliveredExport() {
+        ExportJob first = awaitState(kickOff("incr"), JobState.DELIVERED);
+        ExportJob second = awaitState(kickOff("incr"), JobState.DELIVERED);
+        List<RecordedRequest> kickoffs = sandbox.requests().stream()
+                .filter(r -> r.path().endsWith("/Patient/$export")).toList();
+        assertThat(kickoffs.get(kickoffs.size() - 2).query()).doesNotContain("_since");
+        assertThat(kickoffs.get(kickoffs.size() - 1).query()).contains("_since=" + first.transactionTime());
+        // with _since the sandbox lists deleted resources, delivered under deleted/
+        assertThat(Files.exists(OUTBOX.resolve("incr").resolve(second.id()).resolve("deleted/Bundle-1.ndjson"))).isTrue();
+    }
+
+    @Test
+    void aPostKickoffSendsParametersAndKeepsTheExportWhenAsked() {
+        ExportJob job = awaitState(kickOff("posted"), JobState.DELIVERED);
+        RecordedRequest kickoff = sandbox.requests().stream().filter(r -> r.path().endsWith("/Group/g7/$export"))
+                .findFirst().orElseThrow();
+        assertThat(kickoff.method()).isEqualTo("POST");
+        assertThat(kickoff.body()).contains("\"resourceType\":\"Parameters\"")
+                .contains("{\"name\":\"patient\",\"valueReference\":{\"reference\":\"Patient/p1\"}}");
+        String statusPath = java.net.URI.create(job.statusUrl()).getPath();
+        assertThat(sandbox.requests()).noneMatch(r -> r.method().equals("DELETE") && r.path().equals(statusPath));
+    }
+}

@@ -1,0 +1,71 @@
+package org.healthexport.relay.source.fhir;
+
+import org.apache.camel.impl.DefaultCamelContext;
+import org.healthexport.relay.config.ConfigurationException;
+import org.healthexport.relay.config.RelayProperties;
+import org.healthexport.relay.config.SourceConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.Properties;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class FhirBulkKickoffTest {
+    static SourceConfig source(Map<String, String> settings) {
+        DefaultCamelContext context = new DefaultCamelContext();
+        Properties p = new Properties();
+        p.setProperty("relay.sources.s.kind", "fhir-bulk");
+        p.setProperty("relay.sources.s.base-url", "https://fhir.example.org/r4");
+        settings.forEach((k, v) -> p.setProperty("relay.sources.s." + k, v));
+        context.getPropertiesComponent().setInitialProperties(p);
+        return new SourceConfig("s", new RelayProperties(context));
+    }
+
+    private final FhirBulkKickoff kickoff = new FhirBulkKickoff(null, null, null);
+
+    @Test
+    void groupExportByGetKeepsTheParameters() {
+        var r = kickoff.request(source(Map.of("export", "Group/abc/$export?_type=Patient,Observation")));
+        assertThat(r.method()).isEqualTo("GET");
+        assertThat(r.url().toString()).isEqualTo("https://fhir.example.org/r4/Group/abc/$export?_type=Patient,Observation");
+        assertThat(r.body()).isNull();
+    }
+
+    @Test
+    void systemExportAndFixedSince() {
+        var r = kickoff.request(source(Map.of("export", "$export", "since", "2026-01-01T00:00:00Z")));
+        assertThat(r.url().toString()).isEqualTo("https://fhir.example.org/r4/$export?_since=2026-01-01T00:00:00Z");
+    }
+
+    @Test
+    void postSendsParameters() {
+        var r = kickoff.request(source(Map.of("export", "Patient/$export?_type=Patient,Condition&patient=Patient/1,Patient/2",
+                "kickoff-method", "POST")));
+        assertThat(r.method()).isEqualTo("POST");
+        assertThat(r.url().toString()).isEqualTo("https://fhir.example.org/r4/Patient/$export");
+        assertThat(r.body()).isEqualTo("{\"resourceType\":\"Parameters\",\"parameter\":["
+                + "{\"name\":\"_type\",\"valueString\":\"Patient\"},{\"name\":\"_type\",\"valueString\":\"Condition\"},"
+                + "{\"name\":\"patient\",\"valueReference\":{\"reference\":\"Patient/1\"}},"
+                + "{\"name\":\"patient\",\"valueReference\":{\"reference\":\"Patient/2\"}}]}");
+    }
+
+    @Test
+    void badSettingsAreConfigurationErrors() {
+        assertThatThrownBy(() -> kickoff.request(source(Map.of("kickoff-method", "PUT"))))
+                .isInstanceOf(ConfigurationException.class);
+        assertThatThrownBy(() -> kickoff.request(source(Map.of("since", "yesterday"))))
+                .isInstanceOf(ConfigurationException.class);
+    }
+
+    @Test
+    void adoptionRefusesForeignStatusUrls() {
+        SourceConfig s = source(Map.of());
+        assertThat(kickoff.adopt(s, Map.of("statusUrl", "https://fhir.example.org/r4/jobs/7")).statusUrl())
+                .isEqualTo("https://fhir.example.org/r4/jobs/7");
+        assertThatThrownBy(() -> kickoff.adopt(s, Map.of("statusUrl", "https://evil.example.com/jobs/7")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("refused");
+        assertThatThrownBy(() -> kickoff.adopt(s, Map.of())).isInstanceOf(IllegalArgumentException.class);
+    }
+}
