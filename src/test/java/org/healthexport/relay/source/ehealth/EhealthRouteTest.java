@@ -4,12 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.BeanInject;
 import org.apache.camel.CamelContext;
-import org.apache.camel.Exchange;
-import org.apache.camel.support.DefaultExchange;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.healthexport.relay.RelayApplication;
-import org.healthexport.relay.api.ApiException;
-import org.healthexport.relay.api.JobsApi;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
@@ -23,6 +20,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -387,19 +388,18 @@ class EhealthRouteTest {
         return a;
     }
 
-    /**
-     * What {@code POST /api/jobs} does (the REST route is inlined with its direct route, so the API bean is called
-     * as that route calls it).
-     */
+    /** {@code POST /api/jobs} over real HTTP. */
     Adopted adoptRaw(String json) {
-        JobsApi api = context.getRegistry().lookupByNameAndType("jobsApi", JobsApi.class);
-        Exchange ex = new DefaultExchange(context);
+        int port = context.hasServices(VertxPlatformHttpServer.class).stream()
+                .mapToInt(VertxPlatformHttpServer::getPort).filter(p -> p > 0).findFirst().orElseThrow();
         try {
-            Map<String, Object> view = api.adopt(json, ex);
-            return new Adopted(ex.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class),
-                    (String) view.get("id"), view.toString());
-        } catch (ApiException e) {
-            return new Adopted(e.status(), null, e.getMessage());
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + port + "/api/jobs"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return new Adopted(r.statusCode(), new ObjectMapper().readTree(r.body()).path("id").asText(null), r.body());
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
         }
     }
 
