@@ -46,6 +46,7 @@ public class EhealthTokens implements AccessTokens {
     private final String clientId;
     private final String clientSecret;
     private final String apiKey;
+    private final String scope;
     private final HttpClient http;
     private final Clock clock;
     private String refreshToken;
@@ -55,7 +56,7 @@ public class EhealthTokens implements AccessTokens {
     private volatile int refreshes;
 
     EhealthTokens(String sourceId, String staticToken, Path tokenFile, URI tokenUrl, String clientId,
-                  String clientSecret, String refreshToken, String apiKey, HttpClient http, Clock clock) {
+                  String clientSecret, String refreshToken, String apiKey, String scope, HttpClient http, Clock clock) {
         this.sourceId = sourceId;
         this.staticToken = staticToken;
         this.tokenFile = tokenFile;
@@ -64,13 +65,15 @@ public class EhealthTokens implements AccessTokens {
         this.clientSecret = clientSecret;
         this.refreshToken = refreshToken;
         this.apiKey = apiKey;
+        this.scope = scope;
         this.http = http;
         this.clock = clock;
     }
 
     /**
      * Reads {@code auth.token}/{@code auth.token-file}, {@code auth.refresh-token}(-file),
-     * {@code auth.client-id}, {@code auth.client-secret}(-file) and {@code auth.token-url}; fails at startup
+     * {@code auth.client-id}, {@code auth.client-secret}(-file), {@code auth.token-url} and {@code auth.scope}
+     * (sent with the refresh when set); fails at startup
      * when a refresh token is given without the client's id and secret.
      */
     public static EhealthTokens from(SourceConfig source, String apiKey, HttpClient http, Clock clock) {
@@ -89,7 +92,7 @@ public class EhealthTokens implements AccessTokens {
                     .orElseGet(() -> source.requireBaseUrl().resolve("oauth/tokens"));
         }
         EhealthTokens tokens = new EhealthTokens(source.id(), token, file, url, clientId, clientSecret, refresh,
-                apiKey, http, clock);
+                apiKey, source.property("auth.scope").filter(s -> !s.isBlank()).orElse(null), http, clock);
         if (token == null && file != null) {
             tokens.readTokenFile(); // fails at startup on an unreadable file
         }
@@ -163,8 +166,11 @@ public class EhealthTokens implements AccessTokens {
 
     private void refresh() {
         ObjectNode body = JSON.createObjectNode();
-        body.putObject("token").put("grant_type", "refresh_token").put("client_id", clientId)
+        ObjectNode token = body.putObject("token").put("grant_type", "refresh_token").put("client_id", clientId)
                 .put("client_secret", clientSecret).put("refresh_token", refreshToken);
+        if (scope != null) {
+            token.put("scope", scope);
+        }
         HttpRequest.Builder request = HttpRequest.newBuilder(tokenUrl).timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json").header("Accept", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body.toString()));

@@ -71,14 +71,18 @@ class EhealthTokensTest {
         assertThat(body.path("client_id").asText()).isEqualTo("mis-client");
         assertThat(body.path("client_secret").asText()).isEqualTo("mis-secret");
         assertThat(body.path("refresh_token").asText()).isEqualTo("mis-refresh");
+        assertThat(body.has("scope")).isFalse();
         assertThat(sandbox.apiKeyUses()).extracting(EhealthSandbox.ApiKeyUse::apiKey).containsExactly("key-1");
     }
 
     @Test
     void aRefreshedTokenIsRenewedAheadOfItsExpiry() throws Exception {
         EhealthTokens tokens = EhealthTokens.from(source("auth.refresh-token-file", write("mis-refresh"),
-                "auth.client-id", "mis-client", "auth.client-secret-file", write("mis-secret")), "key-1", http, clock);
+                "auth.client-id", "mis-client", "auth.client-secret-file", write("mis-secret"), "auth.scope",
+                "job:read encounter:read"), "key-1", http, clock);
         String first = tokens.current().orElseThrow(); // no access token configured: refreshed at once
+        assertThat(new ObjectMapper().readTree(sandbox.requests().get(0).body()).path("token").path("scope").asText())
+                .isEqualTo("job:read encounter:read");
         clock.advance(Duration.ofSeconds(500));
         assertThat(tokens.current()).contains(first);
         clock.advance(Duration.ofSeconds(60)); // within a minute of expires_at
