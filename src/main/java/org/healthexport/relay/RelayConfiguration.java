@@ -97,8 +97,9 @@ public class RelayConfiguration implements CamelConfiguration {
         }
         List<SourceConfig> configured = new ArrayList<>();
         for (String id : props.sourceIds()) {
-            SourceConfig source = new SourceConfig(id, props);
-            SourceKind kind = SourceKinds.get(source.kind());
+            SourceConfig configuredSource = new SourceConfig(id, props);
+            SourceKind kind = SourceKinds.get(configuredSource.kind());
+            SourceConfig source = configuredSource.withDefaults(kind.defaults(configuredSource));
             Set<String> placeholders = new java.util.HashSet<>(Set.of("source", "jobId", "date"));
             placeholders.addAll(kind.pathPlaceholders());
             KeyLayout.validate(id, source.property("path", kind.defaultPath()), placeholders);

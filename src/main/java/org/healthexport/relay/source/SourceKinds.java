@@ -2,6 +2,9 @@ package org.healthexport.relay.source;
 
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.source.fhir.FhirBulkKind;
+import org.healthexport.relay.source.oracle.OracleHealthKind;
+import org.healthexport.relay.source.redox.RedoxBulkKind;
+import org.healthexport.relay.source.healthex.HealthexKind;
 
 import java.util.List;
 import java.util.Map;
@@ -16,6 +19,9 @@ public final class SourceKinds {
     public static List<SourceKind> all() {
         return List.of(
                 new FhirBulkKind(),
+                new OracleHealthKind(),
+                new RedoxBulkKind(),
+                new HealthexKind(),
                 new org.healthexport.relay.source.ehealth.EhealthKind());
     }
 
