@@ -213,8 +213,7 @@ public class EhealthStatus {
             wait = String.valueOf((millis + 999) / 1000);
         }
         String progress = "pending" + (status.etaText() == null ? "" : ", eta " + status.etaText());
-        ExportJob after = jobs.stillRunning(job, wait, progress, "pending");
-        return withRequestId(after, status.requestId());
+        return jobs.stillRunning(withRequestId(job, status.requestId()), wait, progress, "pending");
     }
 
     /**
@@ -356,7 +355,7 @@ public class EhealthStatus {
         if (requestId == null || requestId.isBlank() || requestId.equals(job.requestId())) {
             return job;
         }
-        return jobs.transition(job, requestId(JobUpdate.keepState(), requestId));
+        return jobs.note(job, requestId(JobUpdate.keepState(), requestId)); // keeps the lease
     }
 
     private ExportJob end(ExportJob job, JobState state, String reason, JobUpdate update) {
