@@ -25,11 +25,21 @@ public class SourceFiles {
     private final HttpClient http;
     private final Duration timeout;
     private final long maxInflateRatio;
+    private final java.util.Map<String, java.util.function.Supplier<java.util.Map<String, String>>> tokenHeaders =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public SourceFiles(HttpClient http, Duration timeout, long maxInflateRatio) {
         this.http = http;
         this.timeout = timeout;
         this.maxInflateRatio = maxInflateRatio;
+    }
+
+    /**
+     * Lets a kind add its own headers to the requests that carry its source's token (eHealth's {@code api-key}):
+     * they go where the token goes (the source's origin), never to a redirect target.
+     */
+    public void addTokenHeaders(String sourceId, java.util.function.Supplier<java.util.Map<String, String>> headers) {
+        tokenHeaders.put(sourceId, headers);
     }
 
     /** The file's bytes, decoded from gzip when the server compressed them. The caller closes the stream. */
@@ -38,11 +48,12 @@ public class SourceFiles {
         UrlPolicy.checkFileUrl(source, url);
         boolean sameOrigin = source.origin() != null && source.origin().equals(SourceConfig.origin(url));
         boolean sendToken = tokenRequired && sameOrigin;
-        HttpResponse<InputStream> response = send(url, sendToken ? tokens.current().orElse(null) : null, accept);
+        var extra = sendToken ? tokenHeaders.get(source.id()) : null;
+        HttpResponse<InputStream> response = send(url, sendToken ? tokens.current().orElse(null) : null, accept, extra);
         if (response.statusCode() == 401 && sendToken) {
             drain(response);
             tokens.invalidate();
-            response = send(url, tokens.current().orElse(null), accept);
+            response = send(url, tokens.current().orElse(null), accept, extra);
         }
         URI current = url;
         for (int hop = 0; isRedirect(response.statusCode()); hop++) {
@@ -53,7 +64,7 @@ public class SourceFiles {
             }
             current = current.resolve(location);
             UrlPolicy.checkRedirect(source, current);
-            response = send(current, null, accept);
+            response = send(current, null, accept, null);
         }
         int code = response.statusCode();
         if (code != 200) {
@@ -79,11 +90,16 @@ public class SourceFiles {
         return new InflateLimit(new GZIPInputStream(compressed, 64 * 1024), compressed, maxInflateRatio, safe(url));
     }
 
-    private HttpResponse<InputStream> send(URI url, String token, String accept) throws IOException {
+    private HttpResponse<InputStream> send(URI url, String token, String accept,
+                                           java.util.function.Supplier<java.util.Map<String, String>> extra)
+            throws IOException {
         HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(timeout).GET()
                 .header("Accept", accept).header("Accept-Encoding", "gzip");
         if (token != null) {
             request.header("Authorization", "Bearer " + token);
+        }
+        if (extra != null) {
+            extra.get().forEach(request::header);
         }
         try {
             return http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());

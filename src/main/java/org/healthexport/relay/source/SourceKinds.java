@@ -21,7 +21,8 @@ public final class SourceKinds {
                 new FhirBulkKind(),
                 new OracleHealthKind(),
                 new RedoxBulkKind(),
-                new HealthexKind());
+                new HealthexKind(),
+                new org.healthexport.relay.source.ehealth.EhealthKind());
     }
 
     public static Map<String, SourceKind> byName() {
