@@ -1,6 +1,7 @@
 package org.healthexport.relay.source;
 
 import org.healthexport.relay.config.ConfigurationException;
+import org.healthexport.relay.source.ehealth.EhealthKind;
 import org.healthexport.relay.source.fhir.FhirBulkKind;
 import org.healthexport.relay.source.healthex.HealthexKind;
 import org.healthexport.relay.source.oracle.OracleHealthKind;
@@ -22,7 +23,7 @@ public final class SourceKinds {
                 new OracleHealthKind(),
                 new RedoxBulkKind(),
                 new HealthexKind(),
-                new org.healthexport.relay.source.ehealth.EhealthKind());
+                new EhealthKind());
     }
 
     public static Map<String, SourceKind> byName() {
