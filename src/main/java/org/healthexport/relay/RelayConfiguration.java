@@ -124,8 +124,13 @@ public class RelayConfiguration implements CamelConfiguration {
         DeliveryTarget target = DeliveryTargets.create(props);
         registry.bind("deliveryTarget", target);
 
-        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.bind("metricsRegistry", meters); // the name camel-micrometer-prometheus serves on /observe/metrics
+        // The registry camel-micrometer-prometheus serves on /observe/metrics: it may have created it already
+        // (then a second one bound here would never be scraped).
+        PrometheusMeterRegistry meters = registry.lookupByNameAndType("metricsRegistry", PrometheusMeterRegistry.class);
+        if (meters == null) {
+            meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            registry.bind("metricsRegistry", meters);
+        }
         RelayMetrics metrics = new RelayMetrics(meters, store);
         registry.bind("relayMetrics", metrics);
         ScheduledExecutorService notifyRetries = context.getExecutorServiceManager()
