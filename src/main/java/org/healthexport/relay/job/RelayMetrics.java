@@ -52,11 +52,24 @@ public class RelayMetrics implements JobEvents {
 
     private AtomicLong stateAndKind(JobState state, String kind) {
         return byStateAndKind.computeIfAbsent(state.name() + "/" + kind, key -> {
+            counters(kind);
             AtomicLong value = new AtomicLong();
             Gauge.builder("relay_jobs_by_kind", value, AtomicLong::get).description("Jobs in the store by state and kind")
                     .tag("state", state.name()).tag("kind", kind).register(registry);
             return value;
         });
+    }
+
+    /**
+     * Registers a kind's counters at 0 as soon as the kind has jobs, so Prometheus' increase() sees the first
+     * failure or unknown status (a counter created at 1 shows no increase).
+     */
+    private void counters(String kind) {
+        for (JobState to : JobState.values()) {
+            registry.counter("relay_job_transitions_total", "kind", kind, "to", to.name());
+        }
+        registry.counter("relay_retries_total", "kind", kind);
+        registry.counter("relay_unknown_status_total", "kind", kind);
     }
 
     @Override

@@ -91,6 +91,18 @@ class ObserveMetricsTest {
                 .isLessThanOrEqualTo(Duration.between(readyAt, delivered.updatedAt()).toMillis() / 1000.0 + 0.001);
         assertThat(text).contains("relay_delivery_latency_seconds_bucket{kind=\"fhir-bulk\",le=");
         assertThat(sample(text, "relay_job_transitions_total{kind=\"fhir-bulk\",to=\"DELIVERED\"}")).isEqualTo(1);
+        // counters the alert rules take increase() of exist at 0 before their first event
+        assertThat(sample(text, "relay_job_transitions_total{kind=\"fhir-bulk\",to=\"FAILED\"}")).isEqualTo(0);
+        assertThat(sample(text, "relay_unknown_status_total{kind=\"fhir-bulk\"}")).isEqualTo(0);
+        assertThat(sample(text, "relay_retries_total{kind=\"fhir-bulk\"}")).isEqualTo(0);
+        // every relay metric the example alert rules use is one the relay serves (catches a renamed meter)
+        java.util.Set<String> served = text.lines().filter(l -> l.startsWith("relay_"))
+                .map(l -> l.replaceAll("[{ ].*", "")).collect(java.util.stream.Collectors.toSet());
+        Matcher used = Pattern.compile("relay_[a-z_]+").matcher(
+                java.nio.file.Files.readString(java.nio.file.Path.of("k8s/prometheus-alerts.yaml")));
+        while (used.find()) {
+            assertThat(served).as("metric used by k8s/prometheus-alerts.yaml").contains(used.group());
+        }
         // the JVM binders of application.properties: heap against the container limit
         assertThat(text).contains("jvm_memory_used_bytes{area=\"heap\"", "jvm_memory_max_bytes{area=\"heap\"",
                 "process_cpu_usage");
