@@ -6,7 +6,6 @@ import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.apache.camel.health.HealthCheck;
 import org.apache.camel.health.HealthCheckHelper;
 import org.apache.camel.test.main.junit5.CamelMainTest;
-import org.h2.tools.Server;
 import org.healthexport.relay.RelayApplication;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -15,8 +14,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -24,7 +26,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * The readiness endpoint the Kubernetes probe calls reports the job store: UP while it answers, DOWN (503) once
  * the database is gone, UP again when it is back; liveness stays UP throughout (no restart for a DB outage).
- * The store is an H2 database (a file under target/) behind its TCP server, so the test can take it away and bring it back.
+ * The store is PostgreSQL, as in Kubernetes, under a role of its own: the outage is that role losing its login
+ * and its sessions (as when the database restarts), the recovery is the login given back.
  */
 @CamelMainTest(mainClass = RelayApplication.class, properties = {
         "relay.http.port=0",
@@ -34,27 +37,38 @@ import static org.awaitility.Awaitility.await;
         "relay.health.store-timeout=1s",
 })
 class StoreReadinessTest {
-    static final String BASE_DIR = "target/store-readiness-" + java.util.UUID.randomUUID();
-    static Server h2 = startH2(0);
-    static final int H2_PORT = h2.getPort();
+    static final String ROLE = "relay_ready_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
 
-    static Server startH2(int port) {
-        try {
-            Server server = Server.createTcpServer("-tcpPort", String.valueOf(port), "-ifNotExists",
-                    "-baseDir", BASE_DIR).start();
-            // read by the relay's store configuration (system properties override application.properties)
-            System.setProperty("relay.store.url",
-                    "jdbc:h2:tcp://127.0.0.1:" + server.getPort() + "/./store");
-            return server;
+    static {
+        admin("CREATE ROLE " + ROLE + " LOGIN", "CREATE SCHEMA " + ROLE + " AUTHORIZATION " + ROLE);
+        String base = TestDatabases.postgresBaseUrl();
+        // read by the relay's store configuration (system properties override application.properties)
+        System.setProperty("relay.store.url", (base.contains("?") ? base.substring(0, base.indexOf('?')) : base)
+                + "?currentSchema=" + ROLE);
+        System.setProperty("relay.store.username", ROLE);
+    }
+
+    static void admin(String... statements) {
+        try (Connection c = DriverManager.getConnection(TestDatabases.postgresBaseUrl())) {
+            for (String sql : statements) {
+                c.createStatement().execute(sql);
+            }
         } catch (SQLException e) {
-            throw new IllegalStateException(e);
+            throw new IllegalStateException("PostgreSQL at " + TestDatabases.postgresBaseUrl() + " is needed", e);
         }
     }
 
+    static void storeDown() {
+        admin("ALTER ROLE " + ROLE + " NOLOGIN",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + ROLE + "'");
+    }
+
     @AfterAll
-    static void stopH2() {
-        h2.stop();
+    static void dropRole() {
         System.clearProperty("relay.store.url");
+        System.clearProperty("relay.store.username");
+        storeDown();
+        admin("DROP SCHEMA " + ROLE + " CASCADE", "DROP ROLE " + ROLE);
     }
 
     @BeanInject
@@ -75,20 +89,20 @@ class StoreReadinessTest {
 
     @Test
     void readinessFollowsTheStoreAndLivenessDoesNot() throws Exception {
+        assertThat(context.getRegistry().lookupByNameAndType("jobStore", JobStore.class).isPostgres()).isTrue();
         assertThat(storeReadiness().getState()).isEqualTo(HealthCheck.State.UP);
         assertThat(storeReadiness().getCheck().isLiveness()).isFalse();
         assertThat(get("/observe/health/ready").statusCode()).isEqualTo(200);
 
-        h2.stop();
+        storeDown();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
             HttpResponse<String> ready = get("/observe/health/ready");
             assertThat(ready.statusCode()).isEqualTo(503);
-            assertThat(ready.body()).contains("store").contains("DOWN");
+            assertThat(ready.body()).contains("\"name\":\"store\"").contains("DOWN");
         });
-        System.out.println("readiness while the store is down: " + get("/observe/health/ready").body());
         assertThat(get("/observe/health/live").statusCode()).isEqualTo(200);
 
-        h2 = startH2(H2_PORT);
+        admin("ALTER ROLE " + ROLE + " LOGIN");
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(get("/observe/health/ready").statusCode()).isEqualTo(200));
         assertThat(storeReadiness().getState()).isEqualTo(HealthCheck.State.UP);
