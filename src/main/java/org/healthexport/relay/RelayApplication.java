@@ -17,8 +17,9 @@ public final class RelayApplication {
     public static void main(String[] args) throws Exception {
         // The package scan from this class finds RelayConfiguration (as it does under @CamelMainTest).
         Main main = new Main(RelayApplication.class);
+        // The first location that has a key wins: the working folder's file, then the packaged defaults.
         main.setPropertyPlaceholderLocations(
-                "classpath:application.properties;optional=true,file:application.properties;optional=true");
+                "file:application.properties;optional=true,classpath:application.properties;optional=true");
         if (Files.isDirectory(Path.of("routes"))) {
             main.addInitialProperty("relay.routes", "file:routes/*.camel.yaml");
         }

@@ -97,8 +97,9 @@ public class RelayConfiguration implements CamelConfiguration {
         }
         List<SourceConfig> configured = new ArrayList<>();
         for (String id : props.sourceIds()) {
-            SourceConfig source = new SourceConfig(id, props);
-            SourceKind kind = SourceKinds.get(source.kind());
+            SourceConfig configuredSource = new SourceConfig(id, props);
+            SourceKind kind = SourceKinds.get(configuredSource.kind());
+            SourceConfig source = configuredSource.withDefaults(kind.defaults(configuredSource));
             Set<String> placeholders = new java.util.HashSet<>(Set.of("source", "jobId", "date"));
             placeholders.addAll(kind.pathPlaceholders());
             KeyLayout.validate(id, source.property("path", kind.defaultPath()), placeholders);
@@ -124,9 +125,10 @@ public class RelayConfiguration implements CamelConfiguration {
         DeliveryTarget target = DeliveryTargets.create(props);
         registry.bind("deliveryTarget", target);
 
-        // The registry camel-micrometer-prometheus serves on /observe/metrics: it may have created it already
-        // (then a second one bound here would never be scraped).
-        PrometheusMeterRegistry meters = registry.lookupByNameAndType("metricsRegistry", PrometheusMeterRegistry.class);
+        // camel-micrometer-prometheus serves the registry bound as "metricsRegistry" on /observe/metrics: use it
+        // when it is already there, else bind one it will find.
+        io.micrometer.core.instrument.MeterRegistry meters = registry.lookupByNameAndType("metricsRegistry",
+                io.micrometer.core.instrument.MeterRegistry.class);
         if (meters == null) {
             meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             registry.bind("metricsRegistry", meters);
@@ -165,7 +167,9 @@ public class RelayConfiguration implements CamelConfiguration {
             kind.bind(kindContext);
         }
         registry.bind("jobAdopters", adopters);
-        registry.bind("jobsApi", new JobsApi(store, jobs, sources, adopters, props.get("relay.api.token", null)));
+        String apiToken = props.get("relay.api.token", null);
+        requireTokenBeyondLoopback(props.get("relay.http.host", "127.0.0.1"), apiToken);
+        registry.bind("jobsApi", new JobsApi(store, jobs, sources, adopters, apiToken));
 
         // On a clean stop, leases are handed back so another replica takes the jobs at once.
         context.addService(new ServiceSupport() {
@@ -210,6 +214,15 @@ public class RelayConfiguration implements CamelConfiguration {
                 "relay.sources.demo.allowed-hosts", sandbox.storageOrigin());
         demo.forEach(pc::addInitialProperty);
         LOG.info("No source configured: running the demo against the sandbox");
+    }
+
+    /** The jobs API adopts and starts exports: reachable beyond this machine, it must ask for a token. */
+    static void requireTokenBeyondLoopback(String host, String apiToken) {
+        boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
+        if (!loopback && (apiToken == null || apiToken.isBlank())) {
+            throw new org.healthexport.relay.config.ConfigurationException("relay.http.host is " + host
+                    + ": the jobs API would be reachable beyond this machine; set relay.api.token (RELAY_API_TOKEN)");
+        }
     }
 
     private static HikariDataSource dataSource(RelayProperties props) {

@@ -27,6 +27,7 @@ import java.util.function.Supplier;
  * job's bearer token on the outgoing request.
  */
 public class SourceAuth {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final Sources sources;
     private final HttpClient http;
     private final Clock clock;
@@ -120,26 +121,63 @@ public class SourceAuth {
                 });
     }
 
+    /**
+     * The token endpoint from {@code .well-known/smart-configuration}, else from the server's
+     * {@code metadata} (the SMART oauth-uris extension of {@code rest.security}, where Oracle Health documents it).
+     */
     private URI discover(SourceConfig source) {
         URI wellKnown = source.requireBaseUrl().resolve(".well-known/smart-configuration");
+        URI metadata = source.requireBaseUrl().resolve("metadata");
+        String hint = "; set relay.sources." + source.id() + ".auth.token-url";
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(wellKnown).timeout(Duration.ofSeconds(30))
-                    .header("Accept", "application/json").GET().build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) {
-                throw new AuthException(wellKnown + " answered " + r.statusCode()
-                        + "; set relay.sources." + source.id() + ".auth.token-url", r.statusCode() < 500, null);
+            HttpResponse<String> r = get(wellKnown, "application/json");
+            if (r.statusCode() == 200) {
+                String endpoint = JSON.readTree(r.body()).path("token_endpoint").asText(null);
+                if (endpoint != null && !endpoint.isBlank()) {
+                    return URI.create(endpoint);
+                }
+            } else if (r.statusCode() >= 500) {
+                throw new AuthException(wellKnown + " answered " + r.statusCode(), false, null);
             }
-            JsonNode json = new ObjectMapper().readTree(r.body());
-            String endpoint = json.path("token_endpoint").asText(null);
+            HttpResponse<String> m = get(metadata, "application/fhir+json");
+            if (m.statusCode() != 200) {
+                throw new AuthException("No token endpoint: " + wellKnown + " answered " + r.statusCode() + ", "
+                        + metadata + " answered " + m.statusCode() + hint, m.statusCode() < 500, null);
+            }
+            String endpoint = oauthUri(JSON.readTree(m.body()), "token");
             if (endpoint == null) {
-                throw new AuthException(wellKnown + " has no token_endpoint", true, null);
+                throw new AuthException("Neither " + wellKnown + " nor " + metadata + " names a token endpoint" + hint,
+                        true, null);
             }
             return URI.create(endpoint);
         } catch (IOException e) {
-            throw new AuthException("Cannot discover the token endpoint at " + wellKnown, false, e);
+            throw new AuthException("Cannot discover the token endpoint at " + wellKnown + ": "
+                    + e.getClass().getSimpleName(), false, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AuthException("Interrupted", false, e);
         }
+    }
+
+    private HttpResponse<String> get(URI url, String accept) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(30)).header("Accept", accept).GET()
+                .build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** {@code rest[].security.extension[oauth-uris].extension[<name>].valueUri} of a CapabilityStatement. */
+    static String oauthUri(JsonNode capability, String name) {
+        for (JsonNode rest : capability.path("rest")) {
+            for (JsonNode ext : rest.path("security").path("extension")) {
+                if (!ext.path("url").asText().endsWith("/StructureDefinition/oauth-uris")) {
+                    continue;
+                }
+                for (JsonNode sub : ext.path("extension")) {
+                    if (name.equals(sub.path("url").asText()) && sub.hasNonNull("valueUri")) {
+                        return sub.path("valueUri").asText();
+                    }
+                }
+            }
+        }
+        return null;
     }
 }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -20,8 +21,18 @@ public final class SourceConfig {
     private final String kind;
     private final URI baseUrl;
     private final Set<String> allowedOrigins;
+    private final Map<String, String> kindDefaults;
 
     public SourceConfig(String id, RelayProperties properties) {
+        this(id, properties, Map.of());
+    }
+
+    /**
+     * A source whose unset keys fall back to its kind's defaults ({@code SourceKind#defaults}), e.g. Oracle
+     * Health's {@code single-export=true}: a key set in the configuration always wins.
+     */
+    public SourceConfig(String id, RelayProperties properties, Map<String, String> kindDefaults) {
+        this.kindDefaults = Map.copyOf(kindDefaults);
         if (!id.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,63}")) {
             throw new ConfigurationException("Source id '" + id + "' must be letters, digits, '-' or '_'");
         }
@@ -83,12 +94,22 @@ public final class SourceConfig {
 
     public Set<String> allowedOrigins() { return allowedOrigins; }
 
+    /** The same source with its kind's defaults under the configured keys. */
+    public SourceConfig withDefaults(Map<String, String> defaults) {
+        return defaults.isEmpty() ? this : new SourceConfig(id, properties, defaults);
+    }
+
+    public Map<String, String> kindDefaults() {
+        return kindDefaults;
+    }
+
     public Optional<String> property(String name) {
-        return properties.get(prefix + name);
+        Optional<String> configured = properties.get(prefix + name);
+        return configured.isPresent() ? configured : Optional.ofNullable(kindDefaults.get(name));
     }
 
     public String property(String name, String defaultValue) {
-        return properties.get(prefix + name, defaultValue);
+        return property(name).orElse(defaultValue);
     }
 
     public String requireProperty(String name) {
@@ -96,16 +117,22 @@ public final class SourceConfig {
     }
 
     public boolean flag(String name, boolean defaultValue) {
-        return properties.getBoolean(prefix + name, defaultValue);
+        return property(name).map(Boolean::parseBoolean).orElse(defaultValue);
     }
 
     public int intProperty(String name, int defaultValue) {
-        return properties.getInt(prefix + name, defaultValue);
+        String v = property(name).orElse(null);
+        try {
+            return v == null ? defaultValue : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigurationException("Property " + prefix + name + " must be a whole number, not '" + v + "'");
+        }
     }
 
-    /** A per-source duration, falling back to the relay-wide {@code relay.<fallbackKey>}. */
+    /** A per-source duration (or the kind's default), falling back to the relay-wide {@code relay.<fallbackKey>}. */
     public Duration duration(String name, String fallbackKey, Duration defaultValue) {
-        return properties.getDuration(prefix + name, properties.getDuration("relay." + fallbackKey, defaultValue));
+        return property(name).map(v -> RelayProperties.parseDuration(prefix + name, v))
+                .orElseGet(() -> properties.getDuration("relay." + fallbackKey, defaultValue));
     }
 
     public Set<String> list(String name) {

@@ -63,6 +63,15 @@ public class SourceFiles {
         InputStream body = response.body();
         boolean gzip = response.headers().firstValue("Content-Encoding")
                 .map(e -> e.toLowerCase(Locale.ROOT).contains("gzip")).orElse(false);
+        if (!gzip && accept.contains("ndjson")) {
+            // An NDJSON file stored gzipped and served as-is (a Redox "....ndjson.gz" URL, an object store without
+            // Content-Encoding) starts with the gzip magic bytes, which no NDJSON line can: decoded all the same.
+            java.io.PushbackInputStream peek = new java.io.PushbackInputStream(body, 2);
+            byte[] magic = peek.readNBytes(2);
+            peek.unread(magic);
+            body = peek;
+            gzip = magic.length == 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
+        }
         if (!gzip) {
             return body;
         }

@@ -26,7 +26,9 @@ public final class UrlPolicy {
 
     public static void checkRedirect(SourceConfig source, URI target) {
         checkScheme(target);
-        if (source.allowsHost(target)) {
+        if (source.allowsHost(target) || sameHost(source, target)) {
+            // the source's own host on another port (its storage, a simulator's "S3") is trusted for redirects:
+            // a redirect never carries the token, which goes to the source's exact origin only
             return;
         }
         if (isInternal(target.getHost()) && (source.baseUrl() == null || !isInternal(source.baseUrl().getHost()))) {
@@ -39,6 +41,11 @@ public final class UrlPolicy {
         // allowed-hosts, or the source opts in with redirects-anywhere.
         throw new RefusedUrlException("Redirect to " + SourceConfig.origin(target) + " is outside the allowed hosts of "
                 + source);
+    }
+
+    private static boolean sameHost(SourceConfig source, URI target) {
+        return source.baseUrl() != null && source.baseUrl().getHost() != null && target.getHost() != null
+                && source.baseUrl().getHost().equalsIgnoreCase(target.getHost());
     }
 
     private static void checkScheme(URI url) {

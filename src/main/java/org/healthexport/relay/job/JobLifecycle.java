@@ -54,6 +54,11 @@ public class JobLifecycle {
         return store;
     }
 
+    /** How long a claim holds a job. */
+    public Duration lease() {
+        return lease;
+    }
+
     /**
      * Poll route: the due jobs this relay now holds a lease on, no more than its workers have room for, so a
      * claimed job never waits in a queue while its lease runs out.
@@ -87,15 +92,40 @@ public class JobLifecycle {
 
     /** Creates a job from a kick-off or an adoption; returns the stored job (an existing one if adopted twice). */
     public JobStore.Adoption submit(NewJob job) {
+        return submit(job, store.now());
+    }
+
+    /**
+     * Same, first claimed at {@code firstPoll}: a kick-off queued as a job and sent by its creator right away
+     * is not claimed by the poller meanwhile.
+     */
+    public JobStore.Adoption submit(NewJob job, Instant firstPoll) {
         SourceConfig source = sources.get(job.sourceId());
         Instant now = store.now();
-        JobStore.Adoption adoption = store.adopt(job, JobState.SUBMITTED, now,
+        JobStore.Adoption adoption = store.adopt(job, JobState.SUBMITTED, firstPoll,
                 now.plus(source.duration("deadline", "poll.deadline", Duration.ofHours(48))));
         if (adoption.created()) {
             LOG.info("Job {} created for {} (vendor job {})", adoption.job().id(), source, job.vendorJobId());
             events.stateChanged(adoption.job(), null, JobState.SUBMITTED, null);
         }
         return adoption;
+    }
+
+    /** Records what a step learnt (a vendor request id, a log id) without ending the step: the lease is kept. */
+    public ExportJob note(ExportJob job, JobUpdate update) {
+        return transition(job, update, false);
+    }
+
+    /**
+     * A queued kick-off whose turn has not come (another export of its lock group runs): it waits without
+     * counting an attempt, until the deadline.
+     */
+    public ExportJob waitTurn(ExportJob job, String reason, Duration wait) {
+        if (pastDeadline(job)) {
+            return fail(job, "Deadline passed; " + reason);
+        }
+        return transition(job, JobUpdate.keepState().vendorStatus("kick-off queued").lastError(reason)
+                .nextPollAt(store.now().plus(wait)));
     }
 
     /** The vendor is still working: keep its progress text and wait as long as it asked. */
@@ -127,7 +157,7 @@ public class JobLifecycle {
         }
         Duration wait = backoff(job).next(RetryAfter.parse(retryAfter, store.now()), job.attempts());
         events.retried(job, reason);
-        LOG.warn("Job {} of source {}: {}; next try in {}", job.id(), job.sourceId(), reason, wait);
+        LOG.warn("Job {} of source {}: {}; next try in {}{}", job.id(), job.sourceId(), reason, wait, requestIdText(job));
         return transition(job, JobUpdate.keepState().attempts(job.attempts() + 1).lastError(reason)
                 .nextPollAt(store.now().plus(wait)));
     }
@@ -158,8 +188,10 @@ public class JobLifecycle {
     }
 
     /**
-     * The vendor finished: its files are recorded with their keys and the job is handed to delivery. The lease is
-     * kept: the same relay goes straight on to deliver, and no other may take the job meanwhile.
+     * The vendor finished: its files are recorded with their keys and the job is handed to delivery. The lease
+     * is kept: the status route goes on to {@code direct:deliver-job} in the same exchange, and a released READY
+     * job would be claimed by the poller and delivered a second time alongside (should the route stop here, the
+     * lease lapses and the poller delivers it).
      */
     public ExportJob ready(ExportJob job, List<JobFile> files, JobUpdate details) {
         store.planFiles(job.id(), files);
@@ -192,7 +224,7 @@ public class JobLifecycle {
     }
 
     public ExportJob end(ExportJob job, JobState state, String reason) {
-        LOG.warn("Job {} of source {} ended {}: {}", job.id(), job.sourceId(), state, reason);
+        LOG.warn("Job {} of source {} ended {}: {}{}", job.id(), job.sourceId(), state, reason, requestIdText(job));
         return transition(job, JobUpdate.to(state).lastError(reason).nextPollAt(store.now()));
     }
 
@@ -229,6 +261,11 @@ public class JobLifecycle {
         }
         return transition(job, JobUpdate.to(JobState.RUNNING).lastError(reason + "; fetching a fresh manifest")
                 .attribute("linkRefreshes", String.valueOf(refreshes + 1)).nextPollAt(store.now()));
+    }
+
+    /** The vendor's id of the last request (Oracle opc-request-id, Redox log id), for support, in log lines. */
+    static String requestIdText(ExportJob job) {
+        return job.requestId() == null ? "" : " (vendor request id " + job.requestId() + ")";
     }
 
     static String describe(Throwable error) {

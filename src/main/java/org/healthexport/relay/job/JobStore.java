@@ -244,6 +244,7 @@ public class JobStore {
         set(sets, args, "transaction_time", u.transactionTime);
         set(sets, args, "expires_at", u.expiresAt);
         set(sets, args, "request_url", u.requestUrl);
+        set(sets, args, "dedup_key", u.dedupKey);
         if (!u.attributes.isEmpty()) {
             Map<String, String> merged = new LinkedHashMap<>(get(jobId).attributes());
             u.attributes.forEach((k, v) -> {

@@ -19,6 +19,7 @@ public final class JobUpdate {
     Instant transactionTime;
     Instant expiresAt;
     String requestUrl;
+    String dedupKey;
     final Map<String, String> attributes = new LinkedHashMap<>();
 
     public static JobUpdate to(JobState state) {
@@ -44,6 +45,8 @@ public final class JobUpdate {
     public JobUpdate transactionTime(Instant value) { this.transactionTime = value; return this; }
     public JobUpdate expiresAt(Instant value) { this.expiresAt = value; return this; }
     public JobUpdate requestUrl(String value) { this.requestUrl = truncate(value, 2048); return this; }
+    /** The job's identity for adoption: set when a queued kick-off learns its vendor job ({@link NewJob#dedupKey}). */
+    public JobUpdate dedupKey(String value) { this.dedupKey = value; return this; }
     public JobUpdate attribute(String name, String value) { this.attributes.put(name, value); return this; }
 
     public JobState state() {

@@ -88,6 +88,9 @@ public class Notifier implements JobEvents {
                 ids.put(k, v);
             }
         });
+        if (job.requestId() != null) {
+            ids.putIfAbsent("requestId", job.requestId()); // the vendor's id of its last answer (Oracle opc-request-id)
+        }
         record.put("ids", ids);
         record.put("state", state);
         record.put("reason", reason);

@@ -57,6 +57,8 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile int tokenLifetimeSeconds = 300;
     private volatile String staticToken;
     private volatile boolean oauth;
+    private volatile String extraOutputUrl;
+    private volatile java.time.Duration slowStatus;
 
     public FhirBulkSandbox(String host, int port) {
         super(host, port);
@@ -103,6 +105,10 @@ public class FhirBulkSandbox extends SandboxServer {
     public FhirBulkSandbox registerClient(String clientId, JWK publicKey) { clientKeys.put(clientId, publicKey); oauth = true; return this; }
     public FhirBulkSandbox tokenLifetimeSeconds(int s) { this.tokenLifetimeSeconds = s; return this; }
     public void queueStatusFault(Fault fault) { statusFaults.add(fault); }
+    /** The next status poll is answered only after this delay (a slow server). */
+    public void slowStatusOnce(java.time.Duration delay) { this.slowStatus = delay; }
+    /** Lists one more output file at this URL in every manifest (null: none), e.g. one on a foreign host. */
+    public void extraOutputUrl(String url) { this.extraOutputUrl = url; }
     public void queueKickoffFault(Fault fault) { kickoffFaults.add(fault); }
     /** The next {@code times} requests for this file name answer {@code code}. */
     public void failFile(String name, int code, int times) { fileFaults.put(name + "#" + code, times); }
@@ -209,6 +215,15 @@ public class FhirBulkSandbox extends SandboxServer {
             send(ex, 202, null, new byte[0]);
             return;
         }
+        java.time.Duration slow = slowStatus;
+        if (slow != null) {
+            slowStatus = null;
+            try {
+                Thread.sleep(slow.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         Fault fault = statusFaults.poll();
         if (fault != null) {
             fault(ex, fault);
@@ -235,6 +250,9 @@ public class FhirBulkSandbox extends SandboxServer {
         if (job.types.contains("Observation")) {
             output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Observation-1.ndjson\"}");
             output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Observation-2.ndjson\"}");
+        }
+        if (extraOutputUrl != null) {
+            output.add("{\"type\":\"Patient\",\"url\":\"" + extraOutputUrl + "\"}");
         }
         String deleted = job.since ? "{\"type\":\"Bundle\",\"url\":\"" + files + "deleted.ndjson\"}" : "";
         return "{\"transactionTime\":\"" + Instant.now() + "\",\"request\":\"" + job.request + "\","

@@ -3,6 +3,7 @@ package org.healthexport.relay.source;
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobStore;
 import org.quartz.CronExpression;
 import org.slf4j.Logger;
@@ -76,11 +77,61 @@ public class KickoffSchedule {
     }
 
     /**
-     * True when the source may start an export now: a source with {@code single-export=true} (Oracle allows one
-     * per client and tenant) waits while one of its exports is still active.
+     * True when the kick-off route of the source may be called now. A source with {@code single-export=true}
+     * (Oracle allows one export per client and tenant) waits while an export of its lock group is active,
+     * unless it has {@code queue-when-busy=true}: then its kind's route queues the kick-off as a job that starts
+     * when the group is free ({@link #mayStart}).
      */
     public boolean mayKickOff(String sourceId) {
         SourceConfig s = sources.get(sourceId);
-        return !s.flag("single-export", false) || store.activeJobsOf(sourceId).isEmpty();
+        if (!s.flag("single-export", false) || s.flag("queue-when-busy", false)) {
+            return true;
+        }
+        return blocking(sourceId, null).isEmpty();
+    }
+
+    /**
+     * For a kick-off queued as job {@code jobId}: true when no other export of the source's lock group is
+     * active and no kick-off of the group was queued before it (first come, first started).
+     */
+    public boolean mayStart(String sourceId, String jobId) {
+        return !sources.get(sourceId).flag("single-export", false) || blocking(sourceId, jobId).isEmpty();
+    }
+
+    /** Why a queued kick-off waits: the exports (or older queued kick-offs) of its lock group ahead of it. */
+    public List<ExportJob> blocking(String sourceId, String jobId) {
+        SourceConfig s = sources.get(sourceId);
+        String key = lockKey(s);
+        ExportJob self = jobId == null ? null : store.find(jobId).orElse(null);
+        List<ExportJob> ahead = new ArrayList<>();
+        for (SourceConfig other : sources.all()) {
+            if (!other.id().equals(s.id()) && !(other.flag("single-export", false) && lockKey(other).equals(key))) {
+                continue;
+            }
+            for (ExportJob j : store.activeJobsOf(other.id())) {
+                if (j.id().equals(jobId)) {
+                    continue;
+                }
+                boolean started = j.statusUrl() != null;
+                if (self == null || started || queuedBefore(j, self)) {
+                    ahead.add(j);
+                }
+            }
+        }
+        return ahead;
+    }
+
+    private static boolean queuedBefore(ExportJob a, ExportJob b) {
+        int byTime = a.createdAt().compareTo(b.createdAt());
+        return byTime != 0 ? byTime < 0 : a.id().compareTo(b.id()) < 0;
+    }
+
+    /**
+     * The unit a vendor allows one export for: {@code export-lock} when set, else the client id at the base URL
+     * (Oracle: client application + tenant), else the source alone.
+     */
+    public static String lockKey(SourceConfig s) {
+        return s.property("export-lock").orElseGet(() -> s.property("auth.client-id")
+                .map(client -> "client:" + client + "@" + s.baseUrl()).orElse("source:" + s.id()));
     }
 }

@@ -30,6 +30,14 @@ public interface SourceKind {
         return null;
     }
 
+    /**
+     * Defaults of this kind for keys the source leaves unset (e.g. {@code single-export=true} for Oracle Health);
+     * given the source as configured, so a default may follow from other keys.
+     */
+    default java.util.Map<String, String> defaults(org.healthexport.relay.config.SourceConfig source) {
+        return java.util.Map.of();
+    }
+
     /** Binds the kind's beans (under the names its routes use) and registers its adopter, if any. */
     void bind(KindContext context) throws Exception;
 }

@@ -2,6 +2,9 @@ package org.healthexport.relay.source;
 
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.source.fhir.FhirBulkKind;
+import org.healthexport.relay.source.healthex.HealthexKind;
+import org.healthexport.relay.source.oracle.OracleHealthKind;
+import org.healthexport.relay.source.redox.RedoxBulkKind;
 
 import java.util.List;
 import java.util.Map;
@@ -15,7 +18,10 @@ public final class SourceKinds {
 
     public static List<SourceKind> all() {
         return List.of(
-                new FhirBulkKind());
+                new FhirBulkKind(),
+                new OracleHealthKind(),
+                new RedoxBulkKind(),
+                new HealthexKind());
     }
 
     public static Map<String, SourceKind> byName() {

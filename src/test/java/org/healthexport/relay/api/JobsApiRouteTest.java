@@ -27,6 +27,10 @@ import static org.assertj.core.api.Assertions.assertThat;
         "relay.sandbox.polls-before-ready=1000",
         "relay.sources.bulk.kind=fhir-bulk",
         "relay.sources.bulk.base-url={{relay.sandbox.fhir-base}}",
+        "relay.sources.late.kind=fhir-bulk",
+        "relay.sources.late.base-url={{relay.sandbox.fhir-base}}",
+        "relay.sources.late.deadline=2s",
+        "relay.poll.interval=100",
 })
 class JobsApiRouteTest {
     static final String TOKEN = "Bearer api-token-for-tests";
@@ -99,6 +103,17 @@ class JobsApiRouteTest {
         assertThat(call("POST", "/api/sources/nope/run", null, TOKEN).statusCode()).isEqualTo(404);
         assertThat(call("POST", "/api/jobs", "{\"source\":\"bulk\",\"pad\":\"" + "x".repeat(70_000) + "\"}", TOKEN)
                 .statusCode()).isEqualTo(413);
+    }
+
+    @Test
+    void anExportStillRunningAtItsDeadlineFailsAndShowsWhy() throws Exception {
+        HttpResponse<String> r = call("POST", "/api/sources/late/run", null, TOKEN);
+        String id = json.readTree(r.body()).path("id").asText();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() ->
+                json.readTree(call("GET", "/api/jobs/" + id, null, TOKEN).body()).path("state").asText().equals("FAILED"));
+        JsonNode job = json.readTree(call("GET", "/api/jobs/" + id, null, TOKEN).body());
+        assertThat(job.path("lastError").asText()).contains("Deadline passed");
+        assertThat(job.path("progress").asText()).contains("% complete");
     }
 
     @Test

@@ -13,6 +13,7 @@ import org.healthexport.relay.http.UrlPolicy;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.job.JobUpdate;
 import org.healthexport.relay.job.NewJob;
 import org.healthexport.relay.source.JobAdopter;
 
@@ -25,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Kick-off of a FHIR Bulk Data export ({@code relay.sources.<id>.export}) at system, Patient or Group level, by
@@ -32,9 +34,9 @@ import java.util.Optional;
  * transactionTime of the last delivered export.
  */
 public class FhirBulkKickoff implements JobAdopter {
-    private final Sources sources;
-    private final JobStore store;
-    private final JobLifecycle jobs;
+    protected final Sources sources;
+    protected final JobStore store;
+    protected final JobLifecycle jobs;
     private final ObjectMapper json = new ObjectMapper();
 
     public FhirBulkKickoff(Sources sources, JobStore store, JobLifecycle jobs) {
@@ -47,12 +49,12 @@ public class FhirBulkKickoff implements JobAdopter {
     public record KickoffRequest(String method, URI url, String body) { }
 
     public KickoffRequest request(SourceConfig source) {
-        String export = source.property("export", "$export");
+        String export = export(source);
         String path = export.contains("?") ? export.substring(0, export.indexOf('?')) : export;
         Map<String, List<String>> params = parseQuery(export.contains("?") ? export.substring(export.indexOf('?') + 1) : "");
         since(source).ifPresent(s -> params.put("_since", List.of(s.toString())));
         URI base = source.requireBaseUrl();
-        String method = source.property("kickoff-method", "GET").toUpperCase();
+        String method = method(source, path);
         if (method.equals("POST")) {
             return new KickoffRequest("POST", base.resolve(path), parametersBody(params));
         }
@@ -65,6 +67,26 @@ public class FhirBulkKickoff implements JobAdopter {
                     .append(String.join(",", values.stream().map(FhirBulkKickoff::enc).toList()));
         });
         return new KickoffRequest("GET", URI.create(base.resolve(path) + query.toString()), null);
+    }
+
+    /** Hook: the export to request, relative to the base URL ({@code relay.sources.<id>.export}). */
+    protected String export(SourceConfig source) {
+        return source.property("export", "$export");
+    }
+
+    /** Hook: GET or POST ({@code kickoff-method}); a kind may choose by the export's level. */
+    protected String method(SourceConfig source, String path) {
+        return source.property("kickoff-method", "GET").toUpperCase();
+    }
+
+    /** Hook: the vendor's own id of the job, read from its status URL; null when the URL is all there is. */
+    protected String vendorJobId(URI statusUrl) {
+        return null;
+    }
+
+    /** The names of the parameters the kick-off sends (for a kind's checks at startup). */
+    public static Set<String> parameterNames(String export) {
+        return parseQuery(export.contains("?") ? export.substring(export.indexOf('?') + 1) : "").keySet();
     }
 
     /** Route step: sets the HTTP method, URL, body and Bulk Data headers of the kick-off. */
@@ -95,6 +117,62 @@ public class FhirBulkKickoff implements JobAdopter {
         URI status = source.requireBaseUrl().resolve(contentLocation.trim());
         UrlPolicy.checkFileUrl(source, status);
         return jobs.submit(new NewJob(sourceId, source.kind(), null, status.toString(), kickoffUrl, Map.of())).job();
+    }
+
+    // ---- kick-offs recorded as jobs (kinds whose kick-off may have to wait or be retried) --------------------
+
+    /** Attribute of a job whose kick-off is not accepted yet: {@code queued}. */
+    public static final String KICKOFF = "kickoff";
+
+    /**
+     * Records a kick-off as a SUBMITTED job without a status URL, before anything is sent: its kick-off may
+     * then be refused for now (Oracle's 429 throttled), wait for another export, or fail on its token, and each
+     * of those is a state of a job, kept across restarts, retried by the poller and visible in the API. The
+     * first claim is a lease away, so the caller sends the kick-off without the poller doing it as well. A
+     * source has at most one queued kick-off: asking again returns it (property {@code alreadyQueued}).
+     */
+    public ExportJob queue(@ExchangeProperty("sourceId") String sourceId, Exchange exchange) {
+        for (ExportJob j : store.activeJobsOf(sourceId)) {
+            if (j.statusUrl() == null && "queued".equals(j.attribute(KICKOFF))) {
+                exchange.setProperty("alreadyQueued", true);
+                return j;
+            }
+        }
+        SourceConfig source = sources.get(sourceId);
+        Instant now = store.now();
+        NewJob job = new NewJob(sourceId, source.kind(), null, null, null,
+                Map.of(KICKOFF, "queued", "queuedAt", now + " " + java.util.UUID.randomUUID()));
+        exchange.setProperty("alreadyQueued", false);
+        return jobs.submit(job, now.plus(jobs.lease())).job();
+    }
+
+    /**
+     * Route step after the 202 of a queued kick-off: the job takes its status URL (and the vendor's job id)
+     * and is polled from now on.
+     */
+    public ExportJob started(@ExchangeProperty("job") ExportJob job, @ExchangeProperty("kickoffUrl") String kickoffUrl,
+                             @Header("Content-Location") String contentLocation) {
+        SourceConfig source = sources.get(job.sourceId());
+        if (contentLocation == null || contentLocation.isBlank()) {
+            // sending it again would start a second export at the vendor: the job ends here, said plainly
+            return jobs.fail(job, "Kick-off was accepted (202) without a Content-Location: the export cannot be"
+                    + " followed; check the source, and delete the export there if it runs");
+        }
+        URI status = statusUrl(source, contentLocation);
+        String vendorId = vendorJobId(status);
+        NewJob identity = new NewJob(job.sourceId(), job.kind(), vendorId, status.toString(), kickoffUrl, Map.of());
+        return jobs.transition(job, JobUpdate.keepState().statusUrl(status.toString()).vendorJobId(vendorId)
+                .requestUrl(kickoffUrl).dedupKey(identity.dedupKey()).vendorStatus("accepted")
+                .attribute(KICKOFF, null).attempts(0).clearLastError().nextPollAt(store.now()));
+    }
+
+    private URI statusUrl(SourceConfig source, String contentLocation) {
+        if (contentLocation == null || contentLocation.isBlank()) {
+            throw new MalformedStatusException("Kick-off at " + source + " answered 202 without Content-Location");
+        }
+        URI status = source.requireBaseUrl().resolve(contentLocation.trim());
+        UrlPolicy.checkFileUrl(source, status);
+        return status;
     }
 
     @Override

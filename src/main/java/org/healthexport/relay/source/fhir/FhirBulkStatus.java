@@ -72,8 +72,16 @@ public class FhirBulkStatus {
     /** Route step on a 200: reads the manifest and every page after it, plans the files, READY. */
     public ExportJob complete(@ExchangeProperty("job") ExportJob job, InputStream body,
                               @Header("Expires") String expires) throws IOException {
+        return complete(job, parse(body), expires);
+    }
+
+    /**
+     * The same from a manifest already read (a kind whose status body wraps it, as Redox's envelope does):
+     * follows its next pages, plans the files (keeping the numbers and keys of a job's known files when this is a
+     * fresh manifest after expired links), READY.
+     */
+    public ExportJob complete(ExportJob job, BulkManifest manifest, String expires) throws IOException {
         SourceConfig source = sources.get(job.sourceId());
-        BulkManifest manifest = parse(body);
         Set<String> seenPages = new HashSet<>();
         for (String next = manifest.nextPage(); next != null && seenPages.add(next); next = manifest.nextPage()) {
             URI page = URI.create(job.statusUrl()).resolve(next);
@@ -82,7 +90,64 @@ public class FhirBulkStatus {
             }
         }
         String folder = folder(job, source);
-        return jobs.ready(job, plan(job, folder, manifest), details(manifest, expires).attribute("folder", folder));
+        List<JobFile> planned = keepNumbers(jobs.store().files(job.id()), plan(job, folder, manifest));
+        return jobs.ready(job, planned, details(manifest, expires).attribute("folder", folder));
+    }
+
+    /**
+     * A fresh manifest (new links after a 403 or 404 on an old one) must land on the files the job already
+     * knows, so a delivered file is not fetched again and a new link never goes to another file's key: each
+     * entry takes the number and key of the known file with the same URL (ignoring the query, where presigned
+     * links carry their signature), else of the known file with the same key (the same type at the same place
+     * in the manifest). An entry matching nothing is a new file with a new number and a key of its own.
+     */
+    static List<JobFile> keepNumbers(List<JobFile> known, List<JobFile> planned) {
+        if (known.isEmpty()) {
+            return planned;
+        }
+        Map<String, JobFile> byUrl = new HashMap<>();
+        Map<String, JobFile> byKey = new HashMap<>();
+        Set<String> keys = new HashSet<>();
+        int next = 0;
+        for (JobFile f : known) {
+            byUrl.putIfAbsent(withoutQuery(f.url()), f);
+            byKey.put(f.targetKey(), f);
+            keys.add(f.targetKey());
+            next = Math.max(next, f.seq());
+        }
+        Set<Integer> taken = new HashSet<>();
+        List<JobFile> matched = new ArrayList<>();
+        List<JobFile> unmatched = new ArrayList<>();
+        for (JobFile f : planned) {
+            JobFile match = byUrl.get(withoutQuery(f.url()));
+            if (match != null && taken.add(match.seq())) {
+                matched.add(JobFile.planned(match.seq(), match.group(), match.type(), f.url(), match.targetKey()));
+            } else {
+                unmatched.add(f);
+            }
+        }
+        List<JobFile> result = new ArrayList<>(matched);
+        for (JobFile f : unmatched) {
+            JobFile match = byKey.get(f.targetKey());
+            if (match != null && taken.add(match.seq())) {
+                result.add(JobFile.planned(match.seq(), match.group(), match.type(), f.url(), match.targetKey()));
+                continue;
+            }
+            String key = f.targetKey();
+            for (int i = 2; keys.contains(key); i++) {
+                int dot = f.targetKey().lastIndexOf('.');
+                key = f.targetKey().substring(0, dot) + "-new" + i + f.targetKey().substring(dot);
+            }
+            keys.add(key);
+            result.add(JobFile.planned(++next, f.group(), f.type(), f.url(), key));
+        }
+        result.sort(java.util.Comparator.comparingInt(JobFile::seq));
+        return result;
+    }
+
+    private static String withoutQuery(String url) {
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q);
     }
 
     static JobUpdate details(BulkManifest manifest, String expires) {

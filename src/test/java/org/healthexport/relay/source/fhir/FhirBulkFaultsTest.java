@@ -35,6 +35,7 @@ import static org.awaitility.Awaitility.await;
         "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
+        "relay.http.response-timeout-ms=1500",
         "relay.sources.bulk.kind=fhir-bulk",
         "relay.sources.bulk.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.bulk.export=$export",
@@ -107,8 +108,18 @@ class FhirBulkFaultsTest {
         sandbox.queueStatusFault(new Fault(400, "invalid", null));
         ExportJob job = awaitState(kickOff("bulk"), JobState.FAILED);
         assertThat(job.lastError()).isEqualTo("HTTP 400: Injected 400");
+        // the notification is written right after the state change
+        await().atMost(Duration.ofSeconds(10)).until(() -> notifications(job).size() == 1);
+        assertThat(Files.readString(notifications(job).get(0))).contains("\"state\":\"FAILED\"")
+                .contains("HTTP 400: Injected 400");
+    }
+
+    private List<Path> notifications(ExportJob job) throws IOException {
+        if (!Files.isDirectory(OUTBOX.resolve("_notifications"))) {
+            return List.of();
+        }
         try (Stream<Path> notes = Files.walk(OUTBOX.resolve("_notifications"))) {
-            assertThat(notes.filter(p -> p.getFileName().toString().startsWith(job.id() + "-FAILED"))).hasSize(1);
+            return notes.filter(p -> p.getFileName().toString().startsWith(job.id() + "-FAILED")).toList();
         }
     }
 
@@ -120,6 +131,26 @@ class FhirBulkFaultsTest {
                 .contains("not a Bulk Data manifest"));
         assertThat(store.get(job.id()).state().isTerminal()).isFalse();
         awaitState(job, JobState.DELIVERED);
+    }
+
+    @Test
+    void aSlowServerTimesOutAndIsAskedAgain() {
+        sandbox.slowStatusOnce(Duration.ofSeconds(5));
+        ExportJob job = kickOff("bulk");
+        await().atMost(Duration.ofSeconds(20)).until(() -> String.valueOf(store.get(job.id()).lastError())
+                .contains("Timeout"));
+        ExportJob done = awaitState(job, JobState.DELIVERED);
+        assertThat(done.lastError()).isNull();
+    }
+
+    @Test
+    void anUnexpectedStatusCodeIsFlaggedAndPolledOn() {
+        sandbox.queueStatusFault(new Fault(203, null, null));
+        ExportJob job = kickOff("bulk");
+        await().atMost(Duration.ofSeconds(20)).until(() -> "HTTP 203".equals(store.get(job.id()).attribute("unknownStatus")));
+        assertThat(store.get(job.id()).lastError()).contains("Unknown status 'HTTP 203'");
+        ExportJob done = awaitState(job, JobState.DELIVERED);
+        assertThat(done.attribute("unknownStatus")).isNull();
     }
 
     @Test
@@ -151,6 +182,18 @@ class FhirBulkFaultsTest {
         sandbox.failFile("Observation-2.ndjson", 403, 1);
         ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
         assertThat(statusPolls(job)).hasSize(4); // 2 in progress, the manifest, a fresh manifest
+    }
+
+    @Test
+    void aFileOnAForeignHostFailsTheJobAndNothingIsSentThere() {
+        sandbox.extraOutputUrl("https://evil.example.com/steal.ndjson");
+        try {
+            ExportJob job = awaitState(kickOff("bulk"), JobState.FAILED);
+            assertThat(job.lastError()).contains("evil.example.com").contains("not the origin");
+            assertThat(store.receiptKey(job.id())).isEmpty();
+        } finally {
+            sandbox.extraOutputUrl(null);
+        }
     }
 
     @Test
