@@ -113,6 +113,9 @@ public class RelayConfiguration implements CamelConfiguration {
         Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
         JobStore store = new JobStore(dataSource, clock);
         registry.bind("jobStore", store);
+        // Readiness (/observe/health/ready) is DOWN while the store does not answer (issue 9: Kubernetes probes).
+        org.apache.camel.health.HealthCheckRegistry.get(context).register(new org.healthexport.relay.job.StoreHealthCheck(
+                store, props.getDuration("relay.health.store-timeout", Duration.ofSeconds(3))));
 
         HttpClient http = HttpClient.newBuilder()
                 .connectTimeout(props.getDuration("relay.http.connect-timeout", Duration.ofSeconds(10)))

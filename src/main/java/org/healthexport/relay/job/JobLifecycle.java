@@ -196,7 +196,8 @@ public class JobLifecycle {
     public ExportJob ready(ExportJob job, List<JobFile> files, JobUpdate details) {
         store.planFiles(job.id(), files);
         return transition(job, details.state(JobState.READY).attempts(0).clearLastError()
-                .nextPollAt(store.now()).attribute("linkRefreshes", job.attribute("linkRefreshes")), false);
+                .nextPollAt(store.now()).attribute("linkRefreshes", job.attribute("linkRefreshes"))
+                .attribute("readyAt", store.now().toString()), false); // readyAt: delivery latency metric
     }
 
     public ExportJob startDelivery(@ExchangeProperty("job") ExportJob job) {

@@ -137,6 +137,22 @@ public class JobStore {
         return counts;
     }
 
+    /** Jobs by state and kind, in one query: the metrics gauges (the store is shared by every replica). */
+    public Map<JobState, Map<String, Long>> countByStateAndKind() {
+        Map<JobState, Map<String, Long>> counts = new EnumMap<>(JobState.class);
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT state, kind, COUNT(*) FROM export_job GROUP BY state, kind");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                counts.computeIfAbsent(JobState.valueOf(rs.getString(1)), s -> new java.util.TreeMap<>())
+                        .put(rs.getString(2), rs.getLong(3));
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Cannot count jobs", e);
+        }
+        return counts;
+    }
+
     /**
      * Claims up to {@code max} due jobs for {@code owner} until {@code lease} has passed. On PostgreSQL rows
      * are locked with SKIP LOCKED, so concurrent claimers never wait for nor take each other's rows; on H2

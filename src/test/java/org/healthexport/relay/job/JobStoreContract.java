@@ -197,4 +197,17 @@ abstract class JobStoreContract {
         assertThat(store.countByState()).containsEntry(JobState.SUBMITTED, 1L).containsEntry(JobState.FAILED, 1L)
                 .containsEntry(JobState.DELIVERED, 0L);
     }
+
+    @Test
+    void countsByStateAndKind() {
+        newJob("https://x/jobs/1");
+        ExportJob b = newJob("https://x/jobs/2");
+        store.adopt(new NewJob("other", "healthex", null, "https://y/jobs/1", null, Map.of()), JobState.SUBMITTED,
+                clock.instant(), clock.instant().plus(Duration.ofHours(1)));
+        store.update(b.id(), null, JobUpdate.to(JobState.FAILED), true);
+        Map<JobState, Map<String, Long>> counts = store.countByStateAndKind();
+        assertThat(counts.get(JobState.SUBMITTED)).containsOnly(Map.entry("fhir-bulk", 1L), Map.entry("healthex", 1L));
+        assertThat(counts.get(JobState.FAILED)).containsOnly(Map.entry("fhir-bulk", 1L));
+        assertThat(counts).doesNotContainKey(JobState.DELIVERED);
+    }
 }
