@@ -74,9 +74,27 @@ public class JobLifecycle {
         return claimed;
     }
 
+    /**
+     * Work route, first step: the job's id, source, kind and vendor request id go into the logging context, so
+     * every log line about this job carries them (camel.main.use-mdc-logging carries them across threads).
+     */
+    public void logContext(@ExchangeProperty("job") ExportJob job) {
+        org.slf4j.MDC.put("jobId", job.id());
+        org.slf4j.MDC.put("jobSource", job.sourceId());
+        org.slf4j.MDC.put("jobKind", job.kind());
+        if (job.requestId() != null) {
+            org.slf4j.MDC.put("jobVendorRequestId", job.requestId());
+        } else {
+            org.slf4j.MDC.remove("jobVendorRequestId");
+        }
+    }
+
     /** Work route, when done with a claimed job (whatever the outcome). */
     public void finished(@ExchangeProperty("job") ExportJob job) {
         inFlight.decrementAndGet();
+        for (String key : new String[] {"jobId", "jobSource", "jobKind", "jobVendorRequestId"}) {
+            org.slf4j.MDC.remove(key);
+        }
     }
 
     public int inFlight() {
