@@ -149,6 +149,15 @@ class K8sManifestsTest {
         assertThat(app.getProperty("camel.management.metrics-enabled")).isEqualTo("true");
         c.getEnv().stream().filter(e -> e.getName().equals("RELAY_HTTP_PORT"))
                 .forEach(e -> assertThat(Integer.parseInt(e.getValue())).isEqualTo(port));
+        // the relay listens on loopback unless told otherwise: probes need the pod address, which needs a token
+        assertThat(c.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("RELAY_HTTP_HOST");
+            assertThat(e.getValue()).isEqualTo("0.0.0.0");
+        });
+        assertThat(c.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("RELAY_API_TOKEN");
+            assertThat(e.getValueFrom().getSecretKeyRef().getOptional()).isNotEqualTo(Boolean.TRUE);
+        });
         assertThat(c.getPorts()).extracting(ContainerPort::getName, ContainerPort::getContainerPort)
                 .contains(org.assertj.core.groups.Tuple.tuple("http", port));
 
