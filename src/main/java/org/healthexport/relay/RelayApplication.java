@@ -15,8 +15,9 @@ public final class RelayApplication {
     }
 
     public static void main(String[] args) throws Exception {
+        // new Main(RelayApplication.class) scans this package and finds RelayConfiguration by itself: adding it
+        // again here would run it twice (two sandboxes, two relays in one JVM).
         Main main = new Main(RelayApplication.class);
-        main.configure().addConfiguration(RelayConfiguration.class);
         main.setPropertyPlaceholderLocations(
                 "classpath:application.properties;optional=true,file:application.properties;optional=true");
         if (Files.isDirectory(Path.of("routes"))) {

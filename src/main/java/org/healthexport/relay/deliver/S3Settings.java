@@ -12,6 +12,7 @@ import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.S3Configuration;
 
 import java.net.URI;
 import java.time.Duration;
@@ -85,6 +86,9 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
                 .region(Region.of(region))
                 .credentialsProvider(credentials())
                 .forcePathStyle(pathStyle)
+                // Every body is a buffered part of known length: plain Content-Length bodies, no aws-chunked
+                // framing (which costs the sender and the store a signature per 128 KiB chunk).
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .httpClientBuilder(ApacheHttpClient.builder()

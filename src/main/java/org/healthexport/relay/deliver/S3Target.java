@@ -28,10 +28,11 @@ import java.util.concurrent.Future;
 /**
  * Delivers into an S3 bucket (or an S3-compatible store) with the AWS SDK's multipart API, driven here part by
  * part rather than through camel-aws2-s3: that producer reads a stream of unknown length (which every source
- * download is) whole into memory before it uploads, and the SDK's own transfer manager needs the async CRT
- * client. Here a part is read into a buffer from a shared, bounded pool and sent with its known length while
- * the next part is read, so memory stays at {@code part-buffers × part-size} whatever the file size, and the
- * download and the upload overlap. A body smaller than one part goes as one PutObject.
+ * download is) whole into memory before it uploads, and the SDK's own transfer manager needs the async
+ * client. Here each part is read into a buffer from a shared, bounded pool and sent with its known length by
+ * an upload thread while the next part is read, so memory stays at {@code part-buffers × part-size} whatever
+ * the file size and however many files are delivered at once, and the download and the uploads (several parts
+ * at once when buffers are free) overlap. A body smaller than one part goes as one PutObject.
  *
  * <p>Nothing is visible under the final key before CompleteMultipartUpload; any failure aborts the upload,
  * so no half object and no stored parts remain. With {@code checksum=sha256} every part (and a single PUT)
@@ -107,7 +108,10 @@ public class S3Target implements DeliveryTarget {
         }
     }
 
-    /** Owns {@code first} (a full part): uploads it and the rest of {@code content} as parts, or aborts. */
+    /**
+     * Owns {@code first} (a full part): uploads it and the rest of {@code content} as parts, or aborts. Parts
+     * upload in parallel while the next is read, as many as the buffer pool allows.
+     */
     private void multipart(String objectKey, byte[] first, InputStream content, String contentType)
             throws IOException {
         String uploadId;
@@ -121,30 +125,32 @@ public class S3Target implements DeliveryTarget {
             buffers.release(first);
             throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
         }
-        List<CompletedPart> parts = new ArrayList<>();
-        Future<CompletedPart> inFlight = uploadPart(objectKey, uploadId, 1, first, first.length);
+        List<Future<CompletedPart>> uploads = new ArrayList<>();
+        uploads.add(uploadPart(objectKey, uploadId, 1, first, first.length));
         byte[] next = null;
         boolean complete = false;
         try {
-            while (inFlight != null) {
-                // read the next part while the previous one uploads
-                next = buffers.take();
+            while (true) {
+                failFast(uploads);
+                next = buffers.take(); // waits while every buffer is being uploaded
                 int n = readPart(content, next);
-                parts.add(await(inFlight));
-                inFlight = null;
-                if (n > 0) {
-                    if (parts.size() == MAX_PARTS) {
-                        throw new IOException("File too large for " + MAX_PARTS + " parts of "
-                                + settings.partSize() + " bytes: raise relay.target.s3.part-size");
-                    }
-                    byte[] part = next;
-                    next = null;
-                    inFlight = uploadPart(objectKey, uploadId, parts.size() + 1, part, n);
-                    if (n < part.length) {
-                        parts.add(await(inFlight));
-                        inFlight = null;
-                    }
+                if (n == 0) {
+                    break;
                 }
+                if (uploads.size() == MAX_PARTS) {
+                    throw new IOException("File too large for " + MAX_PARTS + " parts of "
+                            + settings.partSize() + " bytes: raise relay.target.s3.part-size");
+                }
+                byte[] part = next;
+                next = null;
+                uploads.add(uploadPart(objectKey, uploadId, uploads.size() + 1, part, n));
+                if (n < part.length) {
+                    break;
+                }
+            }
+            List<CompletedPart> parts = new ArrayList<>(uploads.size());
+            for (Future<CompletedPart> upload : uploads) {
+                parts.add(await(upload));
             }
             s3.completeMultipartUpload(r -> r.bucket(settings.bucket()).key(objectKey).uploadId(uploadId)
                     .multipartUpload(u -> u.parts(parts)));
@@ -155,8 +161,18 @@ public class S3Target implements DeliveryTarget {
         } finally {
             buffers.release(next);
             if (!complete) {
-                finish(inFlight);
+                uploads.forEach(S3Target::finish);
                 abort(objectKey, uploadId);
+            }
+        }
+    }
+
+    /** Stops reading the source as soon as a part upload has failed. */
+    private void failFast(List<Future<CompletedPart>> uploads) throws IOException {
+        // only the last few can still be running: the buffer pool bounds the uploads in flight
+        for (int i = Math.max(0, uploads.size() - settings.partBuffers() - 1); i < uploads.size(); i++) {
+            if (uploads.get(i).isDone()) {
+                await(uploads.get(i));
             }
         }
     }
