@@ -63,6 +63,10 @@ public class S3Target implements DeliveryTarget {
         return new S3Target(settings, settings.clientBuilder().build());
     }
 
+    S3Settings settings() {
+        return settings;
+    }
+
     /** Upload buffers made so far (bounded by {@code part-buffers}). */
     int buffersAllocated() {
         return buffers.allocated();

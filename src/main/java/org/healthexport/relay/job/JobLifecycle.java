@@ -157,11 +157,16 @@ public class JobLifecycle {
                 .lastError(reason).attribute("unknownStatus", vendorStatus).nextPollAt(store.now().plus(wait)));
     }
 
-    /** The vendor finished: its files are recorded with their keys and the job is handed to delivery. */
+    /**
+     * The vendor finished: its files are recorded with their keys and the job is handed to delivery. The lease
+     * is kept: the status route goes on to {@code direct:deliver-job} with it, and a released lease would let
+     * the scheduler start a second delivery of the same job at the same time (if a route does not deliver at
+     * once, the scheduler takes the job when the lease runs out).
+     */
     public ExportJob ready(ExportJob job, List<JobFile> files, JobUpdate details) {
         store.planFiles(job.id(), files);
         return transition(job, details.state(JobState.READY).attempts(0).clearLastError()
-                .nextPollAt(store.now()).attribute("linkRefreshes", job.attribute("linkRefreshes")));
+                .nextPollAt(store.now()).attribute("linkRefreshes", job.attribute("linkRefreshes")), false);
     }
 
     public ExportJob startDelivery(@ExchangeProperty("job") ExportJob job) {
