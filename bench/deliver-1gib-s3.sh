@@ -136,6 +136,7 @@ RELAY_SHA=$(curl -sf "$S3/bench/$KEY" | sha256sum | cut -d' ' -f1)
 RAW_SHA=$(curl -sf "$S3/bench/raw-$RUNS.ndjson" | sha256sum | cut -d' ' -f1)
 [ -n "$JAVA_PID" ] && jcmd "$JAVA_PID" GC.heap_info > "$WORK/heap.txt" 2>/dev/null || true
 PEAK=$(grep -o '[0-9]*M->[0-9]*M' "$WORK/gc.log" | cut -dM -f1 | sort -n | tail -1)
+LIVE=$(grep 'Pause Young' "$WORK/gc.log" | grep -o '[0-9]*M->[0-9]*M' | sed 's/.*->\([0-9]*\)M/\1/' | sort -n | tail -1)
 MAX_HEAP=$(grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$WORK/gc.log" | sed 's/.*(\([0-9]*\)M)/\1/' | sort -n | tail -1)
 
 echo
@@ -143,6 +144,7 @@ echo "== results ($(nproc) cores, $SIZE bytes, $RUNS runs)"
 awk -v r="$raw_total" -v d="$relay_total" -v n="$RUNS" 'BEGIN{
   printf "raw copy (curl | curl -T): %.1f MB/s\nrelay (-Xmx128m):          %.1f MB/s\nratio relay/raw:           %.2f\n", r/n, d/n, d/r }'
 echo "peak heap before a GC:     ${PEAK:-?} MiB (heap capacity ${MAX_HEAP:-?} MiB, -Xmx128m)"
+echo "largest heap after a GC:   ${LIVE:-?} MiB (what stayed live: part buffers, Camel, the sandbox)"
 echo "relay object sha256:       $RELAY_SHA"
 echo "receipt sha256:            $RECEIPT_SHA"
 echo "raw copy sha256:           $RAW_SHA"
