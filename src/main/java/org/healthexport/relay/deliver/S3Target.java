@@ -14,10 +14,10 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -41,6 +41,7 @@ import java.util.concurrent.Future;
 public class S3Target implements DeliveryTarget {
     private static final Logger LOG = LoggerFactory.getLogger(S3Target.class);
     private static final int MAX_PARTS = 10_000;
+    private static final int READ_CHUNK = 64 * 1024;
     private final S3Settings settings;
     private final S3Client s3;
     private final PartBuffers buffers;
@@ -80,22 +81,23 @@ public class S3Target implements DeliveryTarget {
     @Override
     public void put(String key, InputStream content, long length, String contentType) throws IOException {
         String objectKey = settings.objectKey(key);
-        byte[] first = buffers.take();
+        byte[] chunk = new byte[READ_CHUNK];
+        ByteBuffer first = buffers.take();
         int n;
         try {
-            n = readPart(content, first);
+            n = readPart(content, first, chunk);
         } catch (IOException | RuntimeException e) {
             buffers.release(first);
             throw e;
         }
-        if (n < first.length) {
+        if (n < first.capacity()) {
             putObject(objectKey, first, n, contentType);
         } else {
-            multipart(objectKey, first, content, contentType);
+            multipart(objectKey, first, content, chunk, contentType);
         }
     }
 
-    private void putObject(String objectKey, byte[] buffer, int length, String contentType) throws IOException {
+    private void putObject(String objectKey, ByteBuffer buffer, int length, String contentType) throws IOException {
         PutObjectRequest.Builder request = PutObjectRequest.builder().bucket(settings.bucket()).key(objectKey)
                 .contentType(contentType).contentLength((long) length)
                 .serverSideEncryption(settings.sse()).ssekmsKeyId(settings.kmsKeyId())
@@ -116,8 +118,8 @@ public class S3Target implements DeliveryTarget {
      * Owns {@code first} (a full part): uploads it and the rest of {@code content} as parts, or aborts. Parts
      * upload in parallel while the next is read, as many as the buffer pool allows.
      */
-    private void multipart(String objectKey, byte[] first, InputStream content, String contentType)
-            throws IOException {
+    private void multipart(String objectKey, ByteBuffer first, InputStream content, byte[] chunk,
+                           String contentType) throws IOException {
         String uploadId;
         try {
             uploadId = s3.createMultipartUpload(CreateMultipartUploadRequest.builder().bucket(settings.bucket())
@@ -130,14 +132,14 @@ public class S3Target implements DeliveryTarget {
             throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
         }
         List<Future<CompletedPart>> uploads = new ArrayList<>();
-        uploads.add(uploadPart(objectKey, uploadId, 1, first, first.length));
-        byte[] next = null;
+        uploads.add(uploadPart(objectKey, uploadId, 1, first, first.capacity()));
+        ByteBuffer next = null;
         boolean complete = false;
         try {
             while (true) {
                 failFast(uploads);
                 next = buffers.take(); // waits while every buffer is being uploaded
-                int n = readPart(content, next);
+                int n = readPart(content, next, chunk);
                 if (n == 0) {
                     break;
                 }
@@ -145,10 +147,10 @@ public class S3Target implements DeliveryTarget {
                     throw new IOException("File too large for " + MAX_PARTS + " parts of "
                             + settings.partSize() + " bytes: raise relay.target.s3.part-size");
                 }
-                byte[] part = next;
+                ByteBuffer part = next;
                 next = null;
                 uploads.add(uploadPart(objectKey, uploadId, uploads.size() + 1, part, n));
-                if (n < part.length) {
+                if (n < part.capacity()) {
                     break;
                 }
             }
@@ -181,7 +183,7 @@ public class S3Target implements DeliveryTarget {
         }
     }
 
-    private Future<CompletedPart> uploadPart(String objectKey, String uploadId, int number, byte[] buffer,
+    private Future<CompletedPart> uploadPart(String objectKey, String uploadId, int number, ByteBuffer buffer,
                                              int length) {
         return partUploads.submit(() -> {
             try {
@@ -266,21 +268,48 @@ public class S3Target implements DeliveryTarget {
         return "s3://" + settings.bucket() + "/" + objectKey;
     }
 
-    /** Reads until {@code buffer} is full or the stream ends; returns the byte count. */
-    private static int readPart(InputStream in, byte[] buffer) throws IOException {
-        int n = 0;
-        while (n < buffer.length) {
-            int r = in.read(buffer, n, buffer.length - n);
+    /** Reads until {@code buffer} is full or the stream ends (through {@code chunk}); returns the byte count. */
+    private static int readPart(InputStream in, ByteBuffer buffer, byte[] chunk) throws IOException {
+        while (buffer.hasRemaining()) {
+            int r = in.read(chunk, 0, Math.min(chunk.length, buffer.remaining()));
             if (r < 0) {
                 break;
             }
-            n += r;
+            buffer.put(chunk, 0, r);
         }
-        return n;
+        return buffer.position();
     }
 
     /** The buffer as a body the SDK can re-read on a retry, without copying it. */
-    private static RequestBody body(byte[] buffer, int length, String contentType) {
-        return RequestBody.fromContentProvider(() -> new ByteArrayInputStream(buffer, 0, length), length, contentType);
+    private static RequestBody body(ByteBuffer buffer, int length, String contentType) {
+        return RequestBody.fromContentProvider(() -> stream(buffer, length), length, contentType);
+    }
+
+    private static InputStream stream(ByteBuffer buffer, int length) {
+        ByteBuffer view = buffer.duplicate().position(0).limit(length);
+        return new InputStream() {
+            @Override
+            public int read() {
+                return view.hasRemaining() ? view.get() & 0xff : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (len == 0) {
+                    return 0;
+                }
+                if (!view.hasRemaining()) {
+                    return -1;
+                }
+                int n = Math.min(len, view.remaining());
+                view.get(b, off, n);
+                return n;
+            }
+
+            @Override
+            public int available() {
+                return view.remaining();
+            }
+        };
     }
 }
