@@ -134,7 +134,7 @@ KEY=$(curl -sf "$S3/bench/bench/$JOB/receipt.json" | tr -d ' \n' | grep -o '"key
 RECEIPT_SHA=$(curl -sf "$S3/bench/bench/$JOB/receipt.json" | tr -d ' \n' | grep -o '"key":"[^"]*Observation-1.ndjson"[^}]*' | grep -o '"sha256":"[0-9a-f]*"' | cut -d'"' -f4)
 RELAY_SHA=$(curl -sf "$S3/bench/$KEY" | sha256sum | cut -d' ' -f1)
 RAW_SHA=$(curl -sf "$S3/bench/raw-$RUNS.ndjson" | sha256sum | cut -d' ' -f1)
-[ -n "$JAVA_PID" ] && jcmd "$JAVA_PID" GC.heap_info > "$WORK/heap.txt" 2>/dev/null || true
+HEAP_NOW=$(jcmd "$JAVA_PID" GC.heap_info 2>/dev/null | grep -o 'total [0-9]*K, used [0-9]*K' | head -1 || true)
 PEAK=$(grep -o '[0-9]*M->[0-9]*M' "$WORK/gc.log" | cut -dM -f1 | sort -n | tail -1)
 LIVE=$(grep 'Pause Young' "$WORK/gc.log" | grep -o '[0-9]*M->[0-9]*M' | sed 's/.*->\([0-9]*\)M/\1/' | sort -n | tail -1)
 MAX_HEAP=$(grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$WORK/gc.log" | sed 's/.*(\([0-9]*\)M)/\1/' | sort -n | tail -1)
@@ -144,7 +144,8 @@ echo "== results ($(nproc) cores, $SIZE bytes, $RUNS runs)"
 awk -v r="$raw_total" -v d="$relay_total" -v n="$RUNS" 'BEGIN{
   printf "raw copy (curl | curl -T): %.1f MB/s\nrelay (-Xmx128m):          %.1f MB/s\nratio relay/raw:           %.2f\n", r/n, d/n, d/r }'
 echo "peak heap before a GC:     ${PEAK:-?} MiB (heap capacity ${MAX_HEAP:-?} MiB, -Xmx128m)"
-echo "largest heap after a GC:   ${LIVE:-?} MiB (what stayed live: part buffers, Camel, the sandbox)"
+echo "heap at the end (jcmd):    ${HEAP_NOW:-?}"
+echo "largest heap after a GC:   ${LIVE:-?} MiB (what stayed live: Camel, the sandbox, the SDK; part buffers are off-heap)"
 echo "relay object sha256:       $RELAY_SHA"
 echo "receipt sha256:            $RECEIPT_SHA"
 echo "raw copy sha256:           $RAW_SHA"
