@@ -15,6 +15,8 @@ public final class DeliveryTargets {
         String kind = props.get("relay.target.kind", "file");
         return switch (kind) {
             case "file" -> new FolderTarget(Path.of(props.get("relay.target.file.dir", "./data/outbox")));
+            case "s3" -> S3Target.create(S3Settings.from(props));
+            case "sftp" -> new SftpTarget(SftpSettings.from(props));
             default -> throw new ConfigurationException("relay.target.kind '" + kind + "' is not one of file, s3, sftp");
         };
     }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Delivers one large file from the built-in FHIR Bulk sandbox to S3Proxy with the relay jar under -Xmx128m,
+# and in the same run copies the same bytes raw (curl from the sandbox piped into curl -T to S3Proxy).
+# Prints both throughputs, their ratio, and the relay's peak heap (from its GC log).
+#
+# Usage: bench/deliver-1gib-s3.sh [BYTES] [RUNS]     BYTES defaults to 1073741824 (1 GiB), RUNS to 2
+# Env:   BENCH_TIMEOUT (seconds, default 1200): every process and wait is bounded by it.
+#        RELAY_OPTS: extra -D options for the relay (e.g. -Drelay.target.s3.part-size=32MiB).
+# Needs: java 17, maven (with the project's dependencies), curl, sha256sum, jcmd (optional).
+set -euo pipefail
+
+BYTES=${1:-1073741824}
+RUNS=${2:-2}
+TIMEOUT=${BENCH_TIMEOUT:-1200}
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+WORK=$(mktemp -d /tmp/relay-bench.XXXXXX)
+S3PROXY_PID=""
+RELAY_PID=""
+cleanup() {
+  [ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null || true
+  [ -n "$S3PROXY_PID" ] && kill "$S3PROXY_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+wait_for() { # wait_for "description" command...
+  local what=$1; shift
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then echo "timed out waiting for $what" >&2; exit 1; fi
+    sleep 0.2
+  done
+}
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+    || echo $(( 20000 + RANDOM % 30000 ))
+}
+
+echo "== building"
+mvn -B -q -DskipTests package
+mvn -B -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$WORK/cp.txt"
+deadline=$(( $(date +%s) + TIMEOUT ))
+
+echo "== starting S3Proxy (filesystem store in $WORK/s3, no authorisation)"
+mkdir -p "$WORK/s3"
+timeout "$TIMEOUT" java -Xmx1g -cp "$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$WORK/cp.txt")" \
+  org.healthexport.relay.bench.S3ProxyMain "$WORK/s3" bench "$TIMEOUT" >"$WORK/s3proxy.log" 2>&1 &
+S3PROXY_PID=$!
+wait_for "S3Proxy" test -f "$WORK/s3/port"
+S3=http://127.0.0.1:$(cat "$WORK/s3/port")
+
+echo "== starting the relay (-Xmx128m, sandbox big file of $BYTES bytes)"
+API_PORT=$(free_port)
+mkdir -p "$WORK/relay"
+(cd "$WORK/relay" && exec timeout "$TIMEOUT" java -Xmx128m -Xlog:gc:file="$WORK/gc.log" \
+  -Drelay.http.port="$API_PORT" -Drelay.http.host=127.0.0.1 \
+  -Drelay.store.url="jdbc:h2:mem:bench;DB_CLOSE_DELAY=-1" \
+  -Drelay.sandbox.enabled=true -Drelay.sandbox.big-file-bytes="$BYTES" \
+  -Drelay.sandbox.polls-before-ready=1 -Drelay.sandbox.retry-after=1 \
+  -Drelay.sources.bench.kind=fhir-bulk '-Drelay.sources.bench.base-url={{relay.sandbox.fhir-base}}' \
+  '-Drelay.sources.bench.export=Group/g1/$export?_type=Observation' \
+  -Drelay.sources.bench.allowed-hosts=127.0.0.1 -Drelay.poll.interval=200 \
+  -Drelay.target.kind=s3 -Drelay.target.s3.bucket=bench -Drelay.target.s3.endpoint="$S3" \
+  -Drelay.target.s3.path-style=true -Drelay.target.s3.access-key=bench -Drelay.target.s3.secret-key=bench-secret \
+  ${RELAY_OPTS:-} -jar "$ROOT/target/health-export-relay.jar" >"$WORK/relay.log" 2>&1) &
+RELAY_PID=$!
+wait_for "the relay's API" curl -sf "http://127.0.0.1:$API_PORT/api/jobs"
+FHIR=$(grep -o 'FHIR Bulk Data sandbox listening at [^ ]*' "$WORK/relay.log" | head -1 | awk '{print $NF}')
+JAVA_PID=$(pgrep -P "$RELAY_PID" java || true)
+
+# the sandbox's files are whole 256-byte lines
+SIZE=$(( (BYTES + 255) / 256 * 256 ))
+TICKS=$(getconf CLK_TCK)
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+S3PROXY_JAVA=$(pgrep -P "$S3PROXY_PID" java || echo "$S3PROXY_PID")
+cpu_mark() { echo "$(cpu_of "$JAVA_PID") $(cpu_of "$S3PROXY_JAVA")"; }
+cpu_since() { # cpu_since "relayTicks s3proxyTicks" -> "relay-jvm-seconds s3proxy-seconds"
+  set -- $1 $(cpu_mark)
+  awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v t="$TICKS" 'BEGIN{printf "%.1f %.1f", (c - a) / t, (d - b) / t}'
+}
+raw_copy() { # raw_copy N: curl from the sandbox piped into curl -T to S3Proxy; prints MB/s
+  local loc job start end
+  loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' \
+    "${FHIR}Group/g1/\$export?_type=Observation" | tr -d '\r' | awk 'tolower($1)=="content-location:"{print $2}')
+  job=${loc##*/}
+  local mark; mark=$(cpu_mark)
+  start=$(date +%s%N)
+  curl -sf "${FHIR}files/$job/Observation-1.ndjson" \
+    | curl -sf -H "Content-Length: $SIZE" -H 'Content-Type: application/fhir+ndjson' -T - "$S3/bench/raw-$1.ndjson" >/dev/null
+  end=$(date +%s%N)
+  echo "raw $(cpu_since "$mark")" >> "$WORK/cpu.txt"
+  awk -v b="$SIZE" -v ns=$((end - start)) 'BEGIN{printf "%.1f", b / (ns / 1e9) / 1e6}'
+}
+deliveries_above() { [ "$(grep -c "of source bench delivered" "$WORK/relay.log" || true)" -gt "$1" ]; }
+threads_cpu() { # per-thread CPU ticks of the relay JVM: "utime stime name"
+  for t in /proc/"$JAVA_PID"/task/*; do
+    [ -r "$t/stat" ] && echo "$(basename "$t") $(awk '{print $14, $15}' "$t/stat") $(tr ' ' '_' < "$t/comm")"
+  done 2>/dev/null
+}
+relay_copy() { # relay_copy: kicks off an export through the API, waits for its receipt; prints MB/s
+  local before job line ms
+  before=$(grep -c "of source bench delivered" "$WORK/relay.log" || true)
+  local mark; mark=$(cpu_mark)
+  [ -n "${BENCH_THREADS:-}" ] && threads_cpu > "$WORK/threads.before"
+  curl -s -o /dev/null -X POST "http://127.0.0.1:$API_PORT/api/sources/bench/run"
+  wait_for "the relay's delivery" deliveries_above "$before"
+  echo "relay $(cpu_since "$mark")" >> "$WORK/cpu.txt"
+  if [ -n "${BENCH_THREADS:-}" ]; then
+    threads_cpu > "$WORK/threads.after"
+    awk 'NR==FNR{u[$1]=$2; s[$1]=$3; next} {du=$2-u[$1]; ds=$3-s[$1]; if (du+ds>0) t[$4]+=du+ds; tu[$4]+=du; ts[$4]+=ds}
+         END{for (n in t) printf "%6d ticks (user %d, sys %d) %s\n", t[n], tu[n], ts[n], n}' \
+      "$WORK/threads.before" "$WORK/threads.after" | sort -rn | head -15 >&2
+  fi
+  job=$(grep "of source bench delivered" "$WORK/relay.log" | tail -1 | sed 's/.*Job \([^ ]*\) of source.*/\1/')
+  line=$(grep "Job $job: delivered .*Observation-1.ndjson" "$WORK/relay.log")
+  ms=$(echo "$line" | sed 's/.* bytes in \([0-9]*\) ms.*/\1/')
+  echo "$job" > "$WORK/last-job"
+  awk -v b="$SIZE" -v ms="$ms" 'BEGIN{printf "%.1f", b / (ms / 1000) / 1e6}'
+}
+
+echo "== $RUNS runs of: raw copy, then relay delivery ($SIZE bytes each)"
+raw_total=0; relay_total=0
+for i in $(seq "$RUNS"); do
+  raw=$(raw_copy "$i")
+  rel=$(relay_copy)
+  echo "run $i: raw copy $raw MB/s, relay $rel MB/s   (CPU s: $(tail -2 "$WORK/cpu.txt" | tr '\n' ' ' | sed 's/raw /raw: relay-jvm+sandbox, s3proxy = /; s/relay /; relay: relay-jvm+sandbox, s3proxy = /'))"
+  raw_total=$(awk -v a="$raw_total" -v b="$raw" 'BEGIN{print a + b}')
+  relay_total=$(awk -v a="$relay_total" -v b="$rel" 'BEGIN{print a + b}')
+done
+
+# byte check: the relay's object equals the raw copy, and its receipt lists the same SHA-256
+JOB=$(cat "$WORK/last-job")
+KEY=$(curl -sf "$S3/bench/bench/$JOB/receipt.json" | tr -d ' \n' | grep -o '"key":"[^"]*Observation-1.ndjson"' | sed 's/"key":"\(.*\)"/\1/')
+RECEIPT_SHA=$(curl -sf "$S3/bench/bench/$JOB/receipt.json" | tr -d ' \n' | grep -o '"key":"[^"]*Observation-1.ndjson"[^}]*' | grep -o '"sha256":"[0-9a-f]*"' | cut -d'"' -f4)
+RELAY_SHA=$(curl -sf "$S3/bench/$KEY" | sha256sum | cut -d' ' -f1)
+RAW_SHA=$(curl -sf "$S3/bench/raw-$RUNS.ndjson" | sha256sum | cut -d' ' -f1)
+HEAP_NOW=$(jcmd "$JAVA_PID" GC.heap_info 2>/dev/null | grep -o 'total [0-9]*K, used [0-9]*K' | head -1 || true)
+PEAK=$(grep -o '[0-9]*M->[0-9]*M' "$WORK/gc.log" | cut -dM -f1 | sort -n | tail -1)
+LIVE=$(grep 'Pause Young' "$WORK/gc.log" | grep -o '[0-9]*M->[0-9]*M' | sed 's/.*->\([0-9]*\)M/\1/' | sort -n | tail -1)
+MAX_HEAP=$(grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$WORK/gc.log" | sed 's/.*(\([0-9]*\)M)/\1/' | sort -n | tail -1)
+
+echo
+echo "== results ($(nproc) cores, $SIZE bytes, $RUNS runs)"
+awk -v r="$raw_total" -v d="$relay_total" -v n="$RUNS" 'BEGIN{
+  printf "raw copy (curl | curl -T): %.1f MB/s\nrelay (-Xmx128m):          %.1f MB/s\nratio relay/raw:           %.2f\n", r/n, d/n, d/r }'
+echo "peak heap before a GC:     ${PEAK:-?} MiB (heap capacity ${MAX_HEAP:-?} MiB, -Xmx128m)"
+echo "heap at the end (jcmd):    ${HEAP_NOW:-?}"
+echo "largest heap after a GC:   ${LIVE:-?} MiB (what stayed live: Camel, the sandbox, the SDK; part buffers are off-heap)"
+echo "relay object sha256:       $RELAY_SHA"
+echo "receipt sha256:            $RECEIPT_SHA"
+echo "raw copy sha256:           $RAW_SHA"
+if [ "$RELAY_SHA" = "$RECEIPT_SHA" ] && [ "$RELAY_SHA" = "$RAW_SHA" ]; then echo "bytes: identical"; else echo "bytes: MISMATCH"; exit 1; fi
+grep -E "OutOfMemory" "$WORK/relay.log" && { echo "the relay ran out of memory"; exit 1; } || true

@@ -1,0 +1,159 @@
+package org.healthexport.relay.deliver;
+
+import org.healthexport.relay.config.ConfigurationException;
+import org.healthexport.relay.config.RelayProperties;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.S3Configuration;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * {@code relay.target.s3.*}: where and how objects are written. The secret key is kept out of
+ * {@link #toString()} so the settings can be logged.
+ */
+public record S3Settings(String bucket, String region, URI endpoint, boolean pathStyle, String accessKey,
+                         String secretKey, String prefix, String sse, String kmsKeyId, String storageClass,
+                         int partSize, int partBuffers, boolean sha256) {
+    public static final int MIN_PART_SIZE = 5 * 1024 * 1024;
+    public static final int MAX_PART_SIZE = 512 * 1024 * 1024;
+    public static final int DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+    private static final Set<String> SSE = Set.of("AES256", "aws:kms", "aws:kms:dsse");
+
+    public S3Settings {
+        if (bucket == null || bucket.isBlank()) {
+            throw new ConfigurationException("relay.target.s3.bucket is required for relay.target.kind=s3");
+        }
+        if ((accessKey == null) != (secretKey == null)) {
+            throw new ConfigurationException("relay.target.s3.access-key and relay.target.s3.secret-key go together");
+        }
+        if (sse != null && !SSE.contains(sse)) {
+            throw new ConfigurationException("relay.target.s3.sse '" + sse + "' is not one of " + SSE);
+        }
+        if (kmsKeyId != null && (sse == null || !sse.startsWith("aws:kms"))) {
+            throw new ConfigurationException("relay.target.s3.kms-key-id needs relay.target.s3.sse=aws:kms");
+        }
+        if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
+            throw new ConfigurationException("relay.target.s3.part-size must be between 5 MiB and 512 MiB, not "
+                    + partSize + " bytes");
+        }
+        if (partBuffers < 2) {
+            throw new ConfigurationException("relay.target.s3.part-buffers must be at least 2");
+        }
+        prefix = normalisePrefix(prefix);
+    }
+
+    public static S3Settings from(RelayProperties props) {
+        String checksum = props.get("relay.target.s3.checksum", "sha256").toLowerCase(Locale.ROOT);
+        if (!List.of("sha256", "none").contains(checksum)) {
+            throw new ConfigurationException("relay.target.s3.checksum must be sha256 or none, not '" + checksum + "'");
+        }
+        return new S3Settings(
+                props.get("relay.target.s3.bucket", null),
+                props.get("relay.target.s3.region", "us-east-1"),
+                props.get("relay.target.s3.endpoint").map(URI::create).orElse(null),
+                props.getBoolean("relay.target.s3.path-style", false),
+                props.get("relay.target.s3.access-key", null),
+                props.get("relay.target.s3.secret-key", null),
+                props.get("relay.target.s3.prefix", ""),
+                props.get("relay.target.s3.sse", null),
+                props.get("relay.target.s3.kms-key-id", null),
+                props.get("relay.target.s3.storage-class", null),
+                bytes("relay.target.s3.part-size", props.get("relay.target.s3.part-size", "16MiB")),
+                props.getInt("relay.target.s3.part-buffers", 3),
+                checksum.equals("sha256"));
+    }
+
+    /**
+     * The S3 client: static keys when given, else the AWS default chain (environment, system properties,
+     * web identity token for IRSA, profile, container and instance roles). Checksums are only added where
+     * {@link S3Target} asks for them, so a store without flexible checksums works with {@code checksum=none}.
+     */
+    public S3ClientBuilder clientBuilder() {
+        S3ClientBuilder builder = S3Client.builder()
+                .region(Region.of(region))
+                .credentialsProvider(credentials())
+                .forcePathStyle(pathStyle)
+                // Every body is a buffered part of known length: plain Content-Length bodies, no aws-chunked
+                // framing (which costs the sender and the store a signature per 128 KiB chunk).
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .httpClientBuilder(ApacheHttpClient.builder()
+                        .maxConnections(Math.max(16, partBuffers * 2))
+                        .connectionTimeout(Duration.ofSeconds(10))
+                        .socketTimeout(Duration.ofMinutes(2)));
+        if (endpoint != null) {
+            builder.endpointOverride(endpoint);
+        }
+        return builder;
+    }
+
+    private AwsCredentialsProvider credentials() {
+        return accessKey != null
+                ? StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey))
+                : DefaultCredentialsProvider.builder().build();
+    }
+
+    /** The object key of a relay key: the prefix, a '/', then the key. */
+    public String objectKey(String key) {
+        return prefix.isEmpty() ? key : prefix + "/" + key;
+    }
+
+    /** Values that must never be logged: for {@link TargetSecrets}. */
+    public List<String> secrets() {
+        return secretKey == null ? List.of() : List.of(secretKey);
+    }
+
+    /** A byte count: {@code 16777216}, {@code 16MiB}, {@code 16MB}, {@code 8192KiB}. */
+    static int bytes(String key, String value) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*([KMG]i?B?)?", java.util.regex.Pattern.CASE_INSENSITIVE)
+                .matcher(value.trim());
+        if (!m.matches()) {
+            throw new ConfigurationException(key + " must be a size such as 16MiB, not '" + value + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "" : m.group(2).toUpperCase(Locale.ROOT).substring(0, 1);
+        long factor = switch (unit) {
+            case "K" -> 1024L;
+            case "M" -> 1024L * 1024;
+            case "G" -> 1024L * 1024 * 1024;
+            default -> 1L;
+        };
+        long size = n * factor;
+        if (size > Integer.MAX_VALUE) {
+            throw new ConfigurationException(key + " '" + value + "' is too large");
+        }
+        return (int) size;
+    }
+
+    private static String normalisePrefix(String prefix) {
+        String p = prefix == null ? "" : prefix.trim().replaceAll("^/+", "").replaceAll("/+$", "");
+        for (String segment : p.split("/")) {
+            if (segment.equals("..") || segment.equals(".") || (segment.isEmpty() && !p.isEmpty())) {
+                throw new ConfigurationException("relay.target.s3.prefix '" + prefix + "' has an empty, '.' or '..' segment");
+            }
+        }
+        return p;
+    }
+
+    @Override
+    public String toString() {
+        return "S3Settings[bucket=" + bucket + ", region=" + region + ", endpoint=" + endpoint + ", pathStyle="
+                + pathStyle + ", credentials=" + (accessKey == null ? "default chain" : "static") + ", prefix="
+                + prefix + ", sse=" + sse + ", storageClass=" + storageClass + ", partSize=" + partSize
+                + ", partBuffers=" + partBuffers + ", checksum=" + (sha256 ? "sha256" : "none") + "]";
+    }
+}

@@ -1,0 +1,315 @@
+package org.healthexport.relay.deliver;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.UploadPartRequest;
+import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Delivers into an S3 bucket (or an S3-compatible store) with the AWS SDK's multipart API, driven here part by
+ * part rather than through camel-aws2-s3: that producer reads a stream of unknown length (which every source
+ * download is) whole into memory before it uploads, and the SDK's own transfer manager needs the async
+ * client. Here each part is read into a buffer from a shared, bounded pool and sent with its known length by
+ * an upload thread while the next part is read, so memory stays at {@code part-buffers × part-size} whatever
+ * the file size and however many files are delivered at once, and the download and the uploads (several parts
+ * at once when buffers are free) overlap. A body smaller than one part goes as one PutObject.
+ *
+ * <p>Nothing is visible under the final key before CompleteMultipartUpload; any failure aborts the upload,
+ * so no half object and no stored parts remain. With {@code checksum=sha256} every part (and a single PUT)
+ * carries its SHA-256, which S3 verifies; the file's full SHA-256 is computed by {@link Delivery}.
+ */
+public class S3Target implements DeliveryTarget {
+    private static final Logger LOG = LoggerFactory.getLogger(S3Target.class);
+    private static final int MAX_PARTS = 10_000;
+    private static final int READ_CHUNK = 64 * 1024;
+    private final S3Settings settings;
+    private final S3Client s3;
+    private final PartBuffers buffers;
+    private final TargetSecrets secrets;
+    private final ExecutorService partUploads = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "s3-part-upload");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public S3Target(S3Settings settings, S3Client s3) {
+        this.settings = settings;
+        this.s3 = s3;
+        this.buffers = new PartBuffers(settings.partBuffers(), settings.partSize());
+        this.secrets = new TargetSecrets(settings.secrets());
+    }
+
+    public static S3Target create(S3Settings settings) {
+        LOG.info("Delivering to {}", settings);
+        return new S3Target(settings, settings.clientBuilder().build());
+    }
+
+    S3Settings settings() {
+        return settings;
+    }
+
+    /** Upload buffers made so far (bounded by {@code part-buffers}). */
+    int buffersAllocated() {
+        return buffers.allocated();
+    }
+
+    @Override
+    public String kind() {
+        return "s3";
+    }
+
+    @Override
+    public void put(String key, InputStream content, long length, String contentType) throws IOException {
+        String objectKey = settings.objectKey(key);
+        byte[] chunk = new byte[READ_CHUNK];
+        ByteBuffer first = buffers.take();
+        int n;
+        try {
+            n = readPart(content, first, chunk);
+        } catch (IOException | RuntimeException e) {
+            buffers.release(first);
+            throw e;
+        }
+        if (n < first.capacity()) {
+            putObject(objectKey, first, n, contentType);
+        } else {
+            multipart(objectKey, first, content, chunk, contentType);
+        }
+    }
+
+    private void putObject(String objectKey, ByteBuffer buffer, int length, String contentType) throws IOException {
+        PutObjectRequest.Builder request = PutObjectRequest.builder().bucket(settings.bucket()).key(objectKey)
+                .contentType(contentType).contentLength((long) length)
+                .serverSideEncryption(settings.sse()).ssekmsKeyId(settings.kmsKeyId())
+                .storageClass(settings.storageClass());
+        if (settings.sha256()) {
+            request.checksumAlgorithm(ChecksumAlgorithm.SHA256);
+        }
+        try {
+            s3.putObject(request.build(), body(buffer, length, contentType));
+        } catch (SdkException e) {
+            throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
+        } finally {
+            buffers.release(buffer);
+        }
+    }
+
+    /**
+     * Owns {@code first} (a full part): uploads it and the rest of {@code content} as parts, or aborts. Parts
+     * upload in parallel while the next is read, as many as the buffer pool allows.
+     */
+    private void multipart(String objectKey, ByteBuffer first, InputStream content, byte[] chunk,
+                           String contentType) throws IOException {
+        String uploadId;
+        try {
+            uploadId = s3.createMultipartUpload(CreateMultipartUploadRequest.builder().bucket(settings.bucket())
+                    .key(objectKey).contentType(contentType)
+                    .serverSideEncryption(settings.sse()).ssekmsKeyId(settings.kmsKeyId())
+                    .storageClass(settings.storageClass())
+                    .checksumAlgorithm(settings.sha256() ? ChecksumAlgorithm.SHA256 : null).build()).uploadId();
+        } catch (SdkException e) {
+            buffers.release(first);
+            throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
+        }
+        List<Future<CompletedPart>> uploads = new ArrayList<>();
+        uploads.add(uploadPart(objectKey, uploadId, 1, first, first.capacity()));
+        ByteBuffer next = null;
+        boolean complete = false;
+        try {
+            while (true) {
+                failFast(uploads);
+                next = buffers.take(); // waits while every buffer is being uploaded
+                int n = readPart(content, next, chunk);
+                if (n == 0) {
+                    break;
+                }
+                if (uploads.size() == MAX_PARTS) {
+                    throw new IOException("File too large for " + MAX_PARTS + " parts of "
+                            + settings.partSize() + " bytes: raise relay.target.s3.part-size");
+                }
+                ByteBuffer part = next;
+                next = null;
+                uploads.add(uploadPart(objectKey, uploadId, uploads.size() + 1, part, n));
+                if (n < part.capacity()) {
+                    break;
+                }
+            }
+            List<CompletedPart> parts = new ArrayList<>(uploads.size());
+            for (Future<CompletedPart> upload : uploads) {
+                parts.add(await(upload));
+            }
+            s3.completeMultipartUpload(r -> r.bucket(settings.bucket()).key(objectKey).uploadId(uploadId)
+                    .multipartUpload(u -> u.parts(parts)));
+            complete = true;
+            LOG.debug("{}: {} parts uploaded", locateObject(objectKey), parts.size());
+        } catch (SdkException e) {
+            throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
+        } finally {
+            buffers.release(next);
+            if (!complete) {
+                uploads.forEach(S3Target::finish);
+                abort(objectKey, uploadId);
+            }
+        }
+    }
+
+    /** Stops reading the source as soon as a part upload has failed. */
+    private void failFast(List<Future<CompletedPart>> uploads) throws IOException {
+        // only the last few can still be running: the buffer pool bounds the uploads in flight
+        for (int i = Math.max(0, uploads.size() - settings.partBuffers() - 1); i < uploads.size(); i++) {
+            if (uploads.get(i).isDone()) {
+                await(uploads.get(i));
+            }
+        }
+    }
+
+    private Future<CompletedPart> uploadPart(String objectKey, String uploadId, int number, ByteBuffer buffer,
+                                             int length) {
+        return partUploads.submit(() -> {
+            try {
+                UploadPartRequest.Builder request = UploadPartRequest.builder().bucket(settings.bucket())
+                        .key(objectKey).uploadId(uploadId).partNumber(number).contentLength((long) length);
+                if (settings.sha256()) {
+                    request.checksumAlgorithm(ChecksumAlgorithm.SHA256);
+                }
+                UploadPartResponse response = s3.uploadPart(request.build(),
+                        body(buffer, length, "application/octet-stream"));
+                return CompletedPart.builder().partNumber(number).eTag(response.eTag())
+                        .checksumSHA256(response.checksumSHA256()).build();
+            } finally {
+                buffers.release(buffer);
+            }
+        });
+    }
+
+    private CompletedPart await(Future<CompletedPart> part) throws IOException {
+        try {
+            return part.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("Interrupted during an S3 part upload");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SdkException sdk) {
+                throw sdk;
+            }
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
+    /** Waits for a part still uploading after a failure, so the abort comes after it and frees its parts. */
+    private static void finish(Future<CompletedPart> part) {
+        if (part == null) {
+            return;
+        }
+        try {
+            part.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            // the failure that matters is already being thrown
+        }
+    }
+
+    private void abort(String objectKey, String uploadId) {
+        try {
+            s3.abortMultipartUpload(r -> r.bucket(settings.bucket()).key(objectKey).uploadId(uploadId));
+            LOG.info("{}: multipart upload aborted after a failure; nothing was stored", locateObject(objectKey));
+        } catch (SdkException e) {
+            LOG.warn("{}: could not abort multipart upload {} ({}); its parts stay until a bucket lifecycle rule"
+                    + " (AbortIncompleteMultipartUpload) removes them, the object itself was never visible",
+                    locateObject(objectKey), uploadId, secrets.redact(e.getMessage()));
+        }
+    }
+
+    @Override
+    public boolean exists(String key) throws IOException {
+        String objectKey = settings.objectKey(key);
+        try {
+            s3.headObject(r -> r.bucket(settings.bucket()).key(objectKey));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            throw secrets.failure("S3 lookup of " + locateObject(objectKey), e);
+        } catch (SdkException e) {
+            throw secrets.failure("S3 lookup of " + locateObject(objectKey), e);
+        }
+    }
+
+    @Override
+    public String locate(String key) {
+        return "s3://" + settings.bucket() + "/" + settings.objectKey(key);
+    }
+
+    private String locateObject(String objectKey) {
+        return "s3://" + settings.bucket() + "/" + objectKey;
+    }
+
+    /** Reads until {@code buffer} is full or the stream ends (through {@code chunk}); returns the byte count. */
+    private static int readPart(InputStream in, ByteBuffer buffer, byte[] chunk) throws IOException {
+        while (buffer.hasRemaining()) {
+            int r = in.read(chunk, 0, Math.min(chunk.length, buffer.remaining()));
+            if (r < 0) {
+                break;
+            }
+            buffer.put(chunk, 0, r);
+        }
+        return buffer.position();
+    }
+
+    /** The buffer as a body the SDK can re-read on a retry, without copying it. */
+    private static RequestBody body(ByteBuffer buffer, int length, String contentType) {
+        return RequestBody.fromContentProvider(() -> stream(buffer, length), length, contentType);
+    }
+
+    private static InputStream stream(ByteBuffer buffer, int length) {
+        ByteBuffer view = buffer.duplicate().position(0).limit(length);
+        return new InputStream() {
+            @Override
+            public int read() {
+                return view.hasRemaining() ? view.get() & 0xff : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (len == 0) {
+                    return 0;
+                }
+                if (!view.hasRemaining()) {
+                    return -1;
+                }
+                int n = Math.min(len, view.remaining());
+                view.get(b, off, n);
+                return n;
+            }
+
+            @Override
+            public int available() {
+                return view.remaining();
+            }
+        };
+    }
+}

@@ -1,0 +1,291 @@
+package org.healthexport.relay.deliver;
+
+import org.healthexport.relay.sandbox.SandboxData;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.http.SdkHttpRequest;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+
+import java.io.ByteArrayInputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** S3Target against a real S3 server (S3Proxy 4.1.0) in this JVM. */
+class S3TargetTest {
+    private static final int MIB = 1024 * 1024;
+    private static final String BUCKET = "exports";
+    private final List<SdkHttpRequest> requests = new CopyOnWriteArrayList<>();
+    private S3ProxyServer server;
+    private S3Client check;
+
+    @BeforeEach
+    void startServer() throws Exception {
+        server = S3ProxyServer.start();
+        server.createBucket(BUCKET);
+        check = server.client();
+    }
+
+    @AfterEach
+    void stopServer() throws Exception {
+        check.close();
+        server.close();
+    }
+
+    @Test
+    void fileOfFourPartsIsDeliveredByteExactWithPerPartSha256() throws Exception {
+        S3Target target = target(settings(null, null, true));
+        MessageDigest sent = MessageDigest.getInstance("SHA-256");
+        Counting content = new Counting(new DigestInputStream(SandboxData.bigNdjson(17L * MIB + 1000), sent));
+
+        target.put("bulk/job-1/Observation-1.ndjson", content, -1, "application/fhir+ndjson");
+
+        String key = "relay/out/bulk/job-1/Observation-1.ndjson";
+        ResponseBytes<GetObjectResponse> stored = check.getObjectAsBytes(r -> r.bucket(BUCKET).key(key));
+        assertThat((long) stored.asByteArray().length).isEqualTo(content.count).isGreaterThan(17L * MIB);
+        assertThat(sha256(stored.asByteArray())).isEqualTo(HexFormat.of().formatHex(sent.digest()));
+        assertThat(stored.response().contentType()).isEqualTo("application/fhir+ndjson");
+
+        List<SdkHttpRequest> parts = requests.stream().filter(r -> r.rawQueryParameters().containsKey("partNumber")).toList();
+        assertThat(parts).hasSize(4);
+        assertThat(parts).allSatisfy(p -> assertThat(checksumAlgorithm(p)).isEqualTo("SHA256"));
+        assertThat(requests).filteredOn(r -> r.rawQueryParameters().containsKey("uploads")).singleElement()
+                .satisfies(r -> assertThat(r.firstMatchingHeader("Content-Type")).contains("application/fhir+ndjson"));
+        // memory: never more than part-buffers (2) part-sized buffers, however large the file
+        assertThat(target.buffersAllocated()).isLessThanOrEqualTo(2);
+    }
+
+    @Test
+    void smallFileIsOnePutUnderThePrefix() throws Exception {
+        S3Target target = target(settings(null, null, true));
+        byte[] body = "{\"resourceType\":\"Patient\"}\n".getBytes();
+
+        target.put("bulk/job-1/receipt.json", new ByteArrayInputStream(body), -1, "application/json");
+
+        assertThat(check.getObjectAsBytes(r -> r.bucket(BUCKET).key("relay/out/bulk/job-1/receipt.json")).asByteArray())
+                .isEqualTo(body);
+        assertThat(requests).singleElement().satisfies(r -> {
+            assertThat(r.method().name()).isEqualTo("PUT");
+            assertThat(r.rawQueryParameters()).isEmpty();
+            assertThat(checksumAlgorithm(r)).isEqualTo("SHA256");
+        });
+        assertThat(target.exists("bulk/job-1/receipt.json")).isTrue();
+        assertThat(target.exists("bulk/job-1/other.json")).isFalse();
+        assertThat(target.locate("bulk/job-1/receipt.json")).isEqualTo("s3://exports/relay/out/bulk/job-1/receipt.json");
+    }
+
+    @Test
+    void serverSideEncryptionHeadersAreSentOnPutAndMultipartCreate() throws Exception {
+        S3Target kms = target(settings("aws:kms", "arn:aws:kms:us-east-1:111122223333:key/relay-test", true));
+        kms.put("a/small.json", new ByteArrayInputStream(new byte[100]), -1, "application/json");
+        kms.put("a/large.ndjson", SandboxData.bigNdjson(6L * MIB), -1, "application/fhir+ndjson");
+
+        List<SdkHttpRequest> writes = requests.stream().filter(r -> r.method().name().matches("PUT|POST")
+                && !r.rawQueryParameters().containsKey("partNumber") && !r.rawQueryParameters().containsKey("uploadId"))
+                .toList();
+        assertThat(writes).hasSize(2).allSatisfy(r -> {
+            assertThat(r.firstMatchingHeader("x-amz-server-side-encryption")).contains("aws:kms");
+            assertThat(r.firstMatchingHeader("x-amz-server-side-encryption-aws-kms-key-id"))
+                    .contains("arn:aws:kms:us-east-1:111122223333:key/relay-test");
+        });
+
+        requests.clear();
+        S3Target aes = target(settings("AES256", null, true));
+        aes.put("a/aes.json", new ByteArrayInputStream(new byte[100]), -1, "application/json");
+        assertThat(requests).singleElement().satisfies(r -> {
+            assertThat(r.firstMatchingHeader("x-amz-server-side-encryption")).contains("AES256");
+            assertThat(r.firstMatchingHeader("x-amz-server-side-encryption-aws-kms-key-id")).isEmpty();
+        });
+        assertThat(check.headObject(r -> r.bucket(BUCKET).key("relay/out/a/aes.json")).contentLength()).isEqualTo(100);
+    }
+
+    @Test
+    void sourceFailureMidUploadAbortsAndLeavesNothing() {
+        S3Target target = target(settings(null, null, true));
+        IOException cut = new IOException("source connection cut");
+        InputStream content = new FailingAfter(SandboxData.bigNdjson(30L * MIB), 12L * MIB, cut);
+
+        assertThatThrownBy(() -> target.put("bulk/job-2/Observation-1.ndjson", content, -1, "application/fhir+ndjson"))
+                .isSameAs(cut);
+
+        assertThat(requests).anyMatch(r -> r.method().name().equals("DELETE") && r.rawQueryParameters().containsKey("uploadId"));
+        assertNothingStored("relay/out/bulk/job-2/Observation-1.ndjson");
+    }
+
+    @Test
+    void outageSurfacesAsIOExceptionAndDeliveryWorksWhenTheServerIsBack() throws Exception {
+        S3Target target = target(settings(null, null, true));
+        server.stop();
+
+        assertThatThrownBy(() -> target.put("k/small.json", new ByteArrayInputStream(new byte[10]), -1, "application/json"))
+                .isInstanceOf(IOException.class).hasMessageContaining("s3://exports/relay/out/k/small.json")
+                .hasMessageNotContaining(S3ProxyServer.SECRET_KEY);
+        assertThatThrownBy(() -> target.put("k/big.ndjson", SandboxData.bigNdjson(11L * MIB), -1, "application/fhir+ndjson"))
+                .isInstanceOf(IOException.class);
+
+        server.restart();
+        target.put("k/big.ndjson", SandboxData.bigNdjson(11L * MIB), -1, "application/fhir+ndjson");
+        assertThat(sha256(check.getObjectAsBytes(r -> r.bucket(BUCKET).key("relay/out/k/big.ndjson")).asByteArray()))
+                .isEqualTo(sha256(SandboxData.bigNdjson(11L * MIB).readAllBytes()));
+    }
+
+    @Test
+    void outageDuringAMultipartUploadLeavesNoObjectAndARetryCompletes() throws Exception {
+        S3Target target = target(settings(null, null, true));
+        InputStream content = new FilterInputStream(SandboxData.bigNdjson(16L * MIB)) {
+            long read;
+            boolean stopped;
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (!stopped && read >= 7L * MIB) {
+                    stopped = true;
+                    stopQuietly();
+                }
+                int n = super.read(b, off, len);
+                read += Math.max(n, 0);
+                return n;
+            }
+        };
+
+        assertThatThrownBy(() -> target.put("k/cut.ndjson", content, -1, "application/fhir+ndjson"))
+                .isInstanceOf(IOException.class);
+
+        server.restart();
+        assertThatThrownBy(() -> check.headObject(r -> r.bucket(BUCKET).key("relay/out/k/cut.ndjson")))
+                .isInstanceOf(NoSuchKeyException.class);
+        target.put("k/cut.ndjson", SandboxData.bigNdjson(16L * MIB), -1, "application/fhir+ndjson");
+        HeadObjectResponse head = check.headObject(r -> r.bucket(BUCKET).key("relay/out/k/cut.ndjson"));
+        assertThat(head.contentLength()).isEqualTo(SandboxData.bigNdjson(16L * MIB).readAllBytes().length);
+    }
+
+    @Test
+    void checksumNoneSendsNoChecksum() throws Exception {
+        S3Target target = target(settings(null, null, false));
+        target.put("k/plain.ndjson", SandboxData.bigNdjson(6L * MIB), -1, "application/fhir+ndjson");
+        target.put("k/plain.json", new ByteArrayInputStream(new byte[5]), -1, "application/json");
+
+        assertThat(requests).isNotEmpty().allSatisfy(r -> {
+            assertThat(checksumAlgorithm(r)).isNull();
+            assertThat(r.headers().keySet()).noneMatch(h -> h.toLowerCase().startsWith("x-amz-checksum"));
+        });
+        assertThat(check.headObject(r -> r.bucket(BUCKET).key("relay/out/k/plain.ndjson")).contentLength())
+                .isEqualTo(SandboxData.bigNdjson(6L * MIB).readAllBytes().length);
+    }
+
+    @Test
+    void refusedCredentialsSurfaceWithoutTheSecret() {
+        S3Settings wrong = new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
+                "not-the-secret-7781", "", null, null, null, 5 * MIB, 2, true);
+        S3Target target = target(wrong);
+
+        assertThatThrownBy(() -> target.put("k/x.json", new ByteArrayInputStream(new byte[5]), -1, "application/json"))
+                .isInstanceOf(IOException.class)
+                .satisfies(e -> assertThat(stackText(e)).doesNotContain("not-the-secret-7781"));
+        assertThat(wrong.toString()).doesNotContain("not-the-secret-7781");
+    }
+
+    private void assertNothingStored(String key) {
+        assertThatThrownBy(() -> check.headObject(r -> r.bucket(BUCKET).key(key))).isInstanceOf(NoSuchKeyException.class);
+        assertThat(check.listMultipartUploads(r -> r.bucket(BUCKET)).uploads()).isEmpty();
+    }
+
+    private S3Settings settings(String sse, String kmsKeyId, boolean sha256) {
+        return new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
+                S3ProxyServer.SECRET_KEY, "/relay/out/", sse, kmsKeyId, null, 5 * MIB, 2, sha256);
+    }
+
+    /** The target with a client that records every request it sends. */
+    private S3Target target(S3Settings settings) {
+        S3Client client = settings.clientBuilder().overrideConfiguration(o -> o.addExecutionInterceptor(
+                new ExecutionInterceptor() {
+                    @Override
+                    public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+                        requests.add(context.httpRequest());
+                    }
+                })).build();
+        return new S3Target(settings, client);
+    }
+
+    private void stopQuietly() {
+        try {
+            server.stop();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String checksumAlgorithm(SdkHttpRequest r) {
+        return r.firstMatchingHeader("x-amz-sdk-checksum-algorithm")
+                .or(() -> r.firstMatchingHeader("x-amz-checksum-algorithm"))
+                .or(() -> r.firstMatchingHeader("x-amz-trailer").map(t -> t.replace("x-amz-checksum-", "").toUpperCase()))
+                .or(() -> r.headers().keySet().stream().filter(h -> h.equalsIgnoreCase("x-amz-checksum-sha256"))
+                        .findFirst().map(h -> "SHA256"))
+                .orElse(null);
+    }
+
+    static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    private static String stackText(Throwable e) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(out));
+        return out.toString();
+    }
+
+    /** Counts the bytes read. */
+    static final class Counting extends FilterInputStream {
+        long count;
+
+        Counting(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            count += Math.max(n, 0);
+            return n;
+        }
+    }
+
+    /** Gives {@code limit} bytes, then throws {@code failure}: a source connection cut mid-file. */
+    static final class FailingAfter extends FilterInputStream {
+        private final long limit;
+        private final IOException failure;
+        private long read;
+
+        FailingAfter(InputStream in, long limit, IOException failure) {
+            super(in);
+            this.limit = limit;
+            this.failure = failure;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (read >= limit) {
+                throw failure;
+            }
+            int n = super.read(b, off, (int) Math.min(len, limit - read));
+            read += Math.max(n, 0);
+            return n;
+        }
+    }
+}
