@@ -26,6 +26,7 @@ import java.util.Map;
  * {@code relay.api.token} set every call needs {@code Authorization: Bearer <token>}, compared in constant time.
  */
 public class JobsApi {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobsApi.class);
     static final int MAX_BODY = 64 * 1024;
     private final JobStore store;
     private final JobLifecycle jobs;
@@ -191,6 +192,9 @@ public class JobsApi {
     public Map<String, Object> error(Exchange exchange) {
         Exception e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         int status = e instanceof ApiException api ? api.status() : 500;
+        if (status == 500) {
+            LOG.warn("Jobs API call {} failed: {}", exchange.getMessage().getHeader(Exchange.HTTP_URI), String.valueOf(e));
+        }
         String message = e instanceof ApiException ? e.getMessage() : "Internal error; see the relay log";
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status);
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
