@@ -32,11 +32,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Two relay processes on one PostgreSQL store share the jobs: every job delivered exactly once, work spread over
- * both, and a scheduled kick-off fired once per fire time, not once per relay.
+ * Relay processes on one PostgreSQL store share the jobs: every job delivered exactly once, work spread over
+ * them, the jobs of a relay stopped midway finished by the others, and a scheduled kick-off fired once per fire
+ * time, not once per relay.
  */
 class RelayReplicasTest {
-    static final int JOBS = 60;
+    static final int JOBS = 200;
     Path work;
     FhirBulkSandbox sandbox;
     HikariDataSource dataSource;
@@ -76,7 +77,7 @@ class RelayReplicasTest {
     }
 
     @Test
-    void twoRelaysShareTheJobsAndDeliverEachOnce() throws Exception {
+    void threeRelaysShareTheJobsDeliverEachOnceAndFinishTheWorkOfOneThatStops() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         for (int i = 0; i < JOBS; i++) {
             HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(sandbox.fhirBase() + "$export"))
@@ -86,11 +87,17 @@ class RelayReplicasTest {
                     store.now(), null);
         }
         sandbox.clearRequests();
-        try (RelayProcess a = relay("relay-a", Map.of()); RelayProcess b = relay("relay-b", Map.of())) {
-            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1))
+        try (RelayProcess a = relay("relay-a", Map.of()); RelayProcess b = relay("relay-b", Map.of());
+             RelayProcess c = relay("relay-c", Map.of())) {
+            // one relay stops midway (SIGTERM, as when a pod is deleted): the others finish its jobs
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> store.countByState().get(JobState.DELIVERED) >= JOBS / 4);
+            c.close();
+            assertThat(c.isAlive()).isFalse();
+            await().atMost(Duration.ofSeconds(240)).pollInterval(Duration.ofSeconds(1))
                     .until(() -> store.countByState().get(JobState.DELIVERED) == JOBS);
             Map<String, Long> deliveredBy = new HashMap<>();
-            for (RelayProcess relay : List.of(a, b)) {
+            for (RelayProcess relay : List.of(a, b, c)) {
                 Matcher m = Pattern.compile("Job (\\S+) of source bulk delivered").matcher(relay.log());
                 while (m.find()) {
                     deliveredBy.merge(m.group(1), 1L, Long::sum);
@@ -99,6 +106,9 @@ class RelayReplicasTest {
             assertThat(deliveredBy).hasSize(JOBS).allSatisfy((job, times) -> assertThat(times).isEqualTo(1L));
             assertThat(count(a.log(), "of source bulk delivered")).isPositive();
             assertThat(count(b.log(), "of source bulk delivered")).isPositive();
+            assertThat(count(c.log(), "of source bulk delivered")).isPositive();
+            // the stopped relay handed its leases back on the way out
+            assertThat(c.log()).contains("job lease(s) held by relay-c");
         }
         // every file of every job fetched once: nobody delivered a job twice
         Map<String, Long> fetches = sandbox.requests().stream().filter(r -> r.path().contains("/files/"))

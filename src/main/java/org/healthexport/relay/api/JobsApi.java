@@ -193,7 +193,7 @@ public class JobsApi {
         Exception e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         int status = e instanceof ApiException api ? api.status() : 500;
         if (status == 500) {
-            LOG.warn("Jobs API call {} failed: {}", exchange.getMessage().getHeader(Exchange.HTTP_URI), String.valueOf(e));
+            LOG.warn("Jobs API route {} failed: {}", exchange.getFromRouteId(), String.valueOf(e));
         }
         String message = e instanceof ApiException ? e.getMessage() : "Internal error; see the relay log";
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status);
