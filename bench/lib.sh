@@ -40,7 +40,7 @@ start_sandbox() {
   SANDBOX_PID=$!
   PIDS+=("$SANDBOX_PID")
   local deadline=$((SECONDS + ${SANDBOX_START_TIMEOUT:-180}))
-  until grep -q '^SANDBOX_FHIR=' "$log"; do
+  until grep -qs '^SANDBOX_FHIR=' "$log"; do
     if ! kill -0 "$SANDBOX_PID" 2>/dev/null || [ $SECONDS -gt $deadline ]; then
       echo "sandbox did not start:" >&2; tail -20 "$log" >&2; exit 1
     fi

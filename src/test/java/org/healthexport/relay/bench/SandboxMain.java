@@ -87,6 +87,9 @@ public final class SandboxMain {
         private final List<Long> lagsMicros = Collections.synchronizedList(new ArrayList<>());
         private final AtomicLong polls = new AtomicLong();
         private volatile long windowStart = System.nanoTime();
+        private final AtomicLong firstFileAt = new AtomicLong();
+        private final AtomicLong lastFileAt = new AtomicLong();
+        private final AtomicLong fileRequests = new AtomicLong();
 
         Measuring(int port, int retryAfterSeconds) {
             super("127.0.0.1", port);
@@ -99,6 +102,9 @@ public final class SandboxMain {
             if (path.equals("/bench/reset")) {
                 lagsMicros.clear();
                 polls.set(0);
+                firstFileAt.set(0);
+                lastFileAt.set(0);
+                fileRequests.set(0);
                 windowStart = System.nanoTime();
                 send(ex, 200, "text/plain", "ok\n".getBytes(StandardCharsets.UTF_8));
                 return;
@@ -115,6 +121,13 @@ public final class SandboxMain {
                     System.out.println("BIG_FILE_SENT start=" + start + " end=" + System.currentTimeMillis());
                     System.out.flush();
                 }
+                return;
+            }
+            if (path.startsWith(BASE_PATH + "/files/")) {
+                firstFileAt.compareAndSet(0, System.currentTimeMillis());
+                super.handle(ex, body);
+                fileRequests.incrementAndGet();
+                lastFileAt.set(System.currentTimeMillis());
                 return;
             }
             boolean poll = path.startsWith(BASE_PATH + "/jobs/") && ex.getRequestMethod().equals("GET");
@@ -137,7 +150,8 @@ public final class SandboxMain {
             Arrays.sort(lags);
             double seconds = (System.nanoTime() - windowStart) / 1e9;
             return String.format(java.util.Locale.ROOT,
-                    "{\"seconds\":%.1f,\"polls\":%d,\"pollsPerSecond\":%.1f,\"jobsPolled\":%d,\"lagSamples\":%d,"
+                    "{\"firstFileAtMs\":" + firstFileAt.get() + ",\"lastFileAtMs\":" + lastFileAt.get()
+                            + ",\"fileRequests\":" + fileRequests.get() + ",\"seconds\":%.1f,\"polls\":%d,\"pollsPerSecond\":%.1f,\"jobsPolled\":%d,\"lagSamples\":%d,"
                             + "\"lagP50Ms\":%.1f,\"lagP90Ms\":%.1f,\"lagP99Ms\":%.1f,\"lagMaxMs\":%.1f}",
                     seconds, polls.get(), polls.get() / seconds, lastAnswer.size(), lags.length,
                     pct(lags, 0.50), pct(lags, 0.90), pct(lags, 0.99), lags.length == 0 ? 0 : lags[lags.length - 1] / 1000.0);
