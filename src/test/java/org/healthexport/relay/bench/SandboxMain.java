@@ -37,6 +37,9 @@ public final class SandboxMain {
     private SandboxMain() { }
 
     public static void main(String[] args) throws Exception {
+        // The JDK HttpServer writes headers and body apart: without TCP_NODELAY every small answer waits ~40 ms
+        // for the client's delayed ACK (Nagle), and the benchmark would measure that instead of the relay.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
         Map<String, String> a = new HashMap<>();
         for (String arg : args) {
             int eq = arg.indexOf('=');
