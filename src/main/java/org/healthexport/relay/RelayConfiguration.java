@@ -149,7 +149,7 @@ public class RelayConfiguration implements CamelConfiguration {
         String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
         JobLifecycle jobs = new JobLifecycle(store, sources, owner,
                 props.getDuration("relay.poll.lease", Duration.ofSeconds(60)),
-                props.getInt("relay.poll.batch-size", 100), events);
+                props.getInt("relay.poll.batch-size", 200), events);
         registry.bind("jobs", jobs);
 
         SourceAuth auth = new SourceAuth(sources, http, clock);

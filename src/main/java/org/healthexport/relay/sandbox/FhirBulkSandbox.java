@@ -54,6 +54,7 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile int patients = 10;
     private volatile long bigFileBytes;
     private volatile long bigFileBytesPerSecond;
+    private volatile int smallFiles;
     private volatile int tokenLifetimeSeconds = 300;
     private volatile String staticToken;
     private volatile boolean oauth;
@@ -97,6 +98,8 @@ public class FhirBulkSandbox extends SandboxServer {
     public FhirBulkSandbox bigFileBytes(long n) { this.bigFileBytes = n; return this; }
     /** Serves the large file no faster than this (a slow server; a delivery long enough to be interrupted). */
     public FhirBulkSandbox bigFileBytesPerSecond(long n) { this.bigFileBytesPerSecond = n; return this; }
+    /** Lists this many more small Observation files ({@code Small-<n>.ndjson}) in every manifest (benchmarks). */
+    public FhirBulkSandbox smallFiles(int n) { this.smallFiles = n; return this; }
     /** Requires this bearer token on status and file requests. */
     public FhirBulkSandbox requireToken(String token) { this.staticToken = token; return this; }
     /** Requires tokens issued by the sandbox's own token endpoint to this client (secret). */
@@ -251,6 +254,9 @@ public class FhirBulkSandbox extends SandboxServer {
             output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Observation-1.ndjson\"}");
             output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Observation-2.ndjson\"}");
         }
+        for (int i = 1; i <= smallFiles; i++) {
+            output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Small-" + i + ".ndjson\"}");
+        }
         if (extraOutputUrl != null) {
             output.add("{\"type\":\"Patient\",\"url\":\"" + extraOutputUrl + "\"}");
         }
@@ -324,8 +330,18 @@ public class FhirBulkSandbox extends SandboxServer {
             case "Observation-2.ndjson" -> SandboxData.observations(patients, 1);
             case "errors.ndjson" -> SandboxData.errors();
             case "deleted.ndjson" -> SandboxData.deleted();
-            default -> throw new IllegalArgumentException(name);
+            default -> smallFile(name);
         };
+    }
+
+    private byte[] smallFile(String name) {
+        if (name.matches("Small-[0-9]{1,6}\\.ndjson")) {
+            int n = Integer.parseInt(name.substring(6, name.length() - 7));
+            if (n >= 1 && n <= smallFiles) {
+                return SandboxData.observations(patients, 2 + n);
+            }
+        }
+        throw new IllegalArgumentException(name);
     }
 
     private boolean authorized(HttpExchange ex) throws IOException {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One large NDJSON file (default 1 GiB) from the sandbox (own JVM) to the folder target with the relay jar under
+# -Xmx128m, beside a raw `curl` of the same bytes to a file, in the same run.
+# Usage: bench/deliver-1gib-file.sh [bytes]        (BENCH_SKIP_BUILD=1 reuses the built jar)
+source "$(dirname "$0")/lib.sh"
+SIZE=${1:-1073741824}
+XMX=${RELAY_XMX:-128m}
+RUN=$OUT/deliver-file
+rm -rf "$RUN"; mkdir -p "$RUN"
+build
+echo "load average before: $(loadavg)"
+start_sandbox "$RUN/sandbox.log" big-file-bytes="$SIZE" polls-before-ready=0
+
+# raw copy: curl of the same file of another export of the same sandbox
+raw_copy() {
+  local loc
+  loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' \
+        "${SANDBOX_FHIR}Patient/\$export?_type=Observation" | tr -d '\r' | awk 'tolower($1)=="content-location:" {print $2}')
+  local url=${loc/\/jobs\//\/files\/}/Observation-1.ndjson
+  curl -s -o "$RUN/raw.ndjson" -w '%{size_download} %{time_total}\n' "$url"
+}
+read -r RAW1_BYTES RAW1_SECONDS < <(raw_copy)
+
+PORT=$(free_port)
+start_relay "$RUN/relay" "$PORT" "$XMX" \
+  -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
+  '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
+  -Drelay.poll.initial-wait=0s -Drelay.poll.interval=100
+curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
+deadline=$((SECONDS + ${BENCH_TIMEOUT:-600}))
+DELIVERED=
+until [ -n "$DELIVERED" ]; do
+  DELIVERED=$(find "$RUN/relay/outbox" -name Observation-1.ndjson 2>/dev/null | head -1)
+  [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$RUN/relay/relay.log" >&2; exit 1; }
+  [ -z "$DELIVERED" ] && sleep 0.02
+done
+END_MS=$(date +%s%3N)
+START_MS=$(grep -oE 'BIG_FILE_SENT start=[0-9]+' "$RUN/sandbox.log" | tail -1 | cut -d= -f2)
+RELAY_SECONDS=$(awk -v a="$START_MS" -v b="$END_MS" 'BEGIN { printf "%.3f", (b - a) / 1000 }')
+RELAY_BYTES=$(stat -c %s "$DELIVERED")
+sleep 1
+PEAK=$(peak_heap_mib "$RUN/relay/gc.log")
+RSS=$(rss_mib "$RELAY_PID")
+stop_pid "$RELAY_PID"
+
+cmp -s "$RUN/raw.ndjson" "$DELIVERED" && SAME=identical || SAME=DIFFERENT
+rm -f "$RUN/raw.ndjson"
+read -r RAW2_BYTES RAW2_SECONDS < <(raw_copy)
+rm -f "$RUN/raw.ndjson" "$DELIVERED"
+
+awk -v rb="$RELAY_BYTES" -v rs="$RELAY_SECONDS" -v b1="$RAW1_BYTES" -v s1="$RAW1_SECONDS" -v b2="$RAW2_BYTES" \
+    -v s2="$RAW2_SECONDS" -v peak="$PEAK" -v rss="$RSS" -v xmx="$XMX" -v same="$SAME" 'BEGIN {
+  mib = 1048576; r = rb / rs / mib; c1 = b1 / s1 / mib; c2 = b2 / s2 / mib; c = (c1 + c2) / 2
+  printf "file size            %d bytes (relay delivered %d, %s to the raw copy)\n", b1, rb, same
+  printf "raw curl to a file   %.1f MiB/s before, %.1f MiB/s after (%.2f s, %.2f s)\n", c1, c2, s1, s2
+  printf "relay to folder      %.1f MiB/s (%.2f s, request to file in place, -Xmx%s)\n", r, rs, xmx
+  printf "ratio relay/raw      %.2f (raw = mean of both curl runs)\n", r / c
+  printf "relay peak heap      %d MiB (largest heap before a GC, -Xlog:gc); RSS after %s MiB\n", peak, rss
+}'
+echo "load average after: $(loadavg)"

@@ -1,0 +1,87 @@
+# Shared helpers for the bench/*.sh scripts (sourced, not run).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${BENCH_OUT:-$ROOT/target/bench}
+JAR=$ROOT/target/health-export-relay.jar
+PIDS=()
+mkdir -p "$OUT"
+
+cleanup() {
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && kill "$p" 2>/dev/null || true
+  done
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && wait "$p" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT INT TERM
+
+# Builds the jar and the test classes once (BENCH_SKIP_BUILD=1 to reuse them), and the test classpath.
+build() {
+  cd "$ROOT"
+  if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$JAR" ]; then
+    echo "building..." >&2
+    mvn -B -q -o -DskipTests package >&2
+  fi
+  if [ ! -s "$OUT/cp.txt" ] || [ "$ROOT/pom.xml" -nt "$OUT/cp.txt" ]; then
+    mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/cp.txt" >&2
+  fi
+  TEST_CP="$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$OUT/cp.txt")"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_sandbox <log> key=value...: the FHIR sandbox in its own JVM; sets SANDBOX_FHIR and SANDBOX_PID.
+start_sandbox() {
+  local log=$1; shift
+  java -Xmx${SANDBOX_HEAP:-512m} -cp "$TEST_CP" org.healthexport.relay.bench.SandboxMain "$@" >"$log" 2>&1 &
+  SANDBOX_PID=$!
+  PIDS+=("$SANDBOX_PID")
+  local deadline=$((SECONDS + ${SANDBOX_START_TIMEOUT:-180}))
+  until grep -qs '^SANDBOX_FHIR=' "$log"; do
+    if ! kill -0 "$SANDBOX_PID" 2>/dev/null || [ $SECONDS -gt $deadline ]; then
+      echo "sandbox did not start:" >&2; tail -20 "$log" >&2; exit 1
+    fi
+    sleep 0.2
+  done
+  SANDBOX_FHIR=$(grep '^SANDBOX_FHIR=' "$log" | head -1 | cut -d= -f2-)
+  SANDBOX_BASE=$(grep '^SANDBOX_BASE=' "$log" | head -1 | cut -d= -f2-)
+}
+
+# start_relay <workdir> <port> <xmx> -Dkey=value...: the packaged jar; sets RELAY_PID, RELAY_URL, RELAY_READY_MS.
+start_relay() {
+  local dir=$1 port=$2 xmx=$3; shift 3
+  mkdir -p "$dir"
+  local t0; t0=$(date +%s%3N)
+  (cd "$dir" && exec java -Xmx"$xmx" -Xlog:gc:file="$dir/gc.log" -Drelay.http.port="$port" \
+      -Drelay.store.url="jdbc:h2:file:$dir/store" -Drelay.target.file.dir="$dir/outbox" "$@" \
+      -jar "$JAR" >"$dir/relay.log" 2>&1) &
+  RELAY_PID=$!
+  PIDS+=("$RELAY_PID")
+  RELAY_URL=http://127.0.0.1:$port
+  local deadline=$((SECONDS + ${RELAY_START_TIMEOUT:-120}))
+  until curl -sf -o /dev/null "$RELAY_URL/observe/health/ready"; do
+    if ! kill -0 "$RELAY_PID" 2>/dev/null || [ $SECONDS -gt $deadline ]; then
+      echo "relay did not become ready:" >&2; tail -30 "$dir/relay.log" >&2; exit 1
+    fi
+    sleep 0.05
+  done
+  RELAY_READY_MS=$(( $(date +%s%3N) - t0 ))
+}
+
+stop_pid() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# Peak heap used after GC, in MiB, from a -Xlog:gc file ("... 12M->5M(128M) ...": the larger "before" figure).
+peak_heap_mib() {
+  grep -oE '[0-9]+M->[0-9]+M\([0-9]+M\)' "$1" | awk -F'[M>(-]+' '{ if ($1 > m) m = $1 } END { print m + 0 }'
+}
+
+rss_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+# CPU seconds (user+sys) used so far by a process.
+cpu_seconds() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
