@@ -142,7 +142,7 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("notifier", notifier);
         List<JobEvents> listeners = new ArrayList<>(List.of(metrics, notifier));
         if (demo) {
-            listeners.add(demoReport(store, target));
+            listeners.add(demoReport(store, target, props.get("relay.http.port", "8080")));
         }
         JobEvents events = JobEvents.all(listeners);
 
@@ -186,7 +186,7 @@ public class RelayConfiguration implements CamelConfiguration {
     }
 
     /** The demo's closing words: where the delivered files and the receipt are. */
-    private static JobEvents demoReport(JobStore store, DeliveryTarget target) {
+    private static JobEvents demoReport(JobStore store, DeliveryTarget target, String port) {
         return new JobEvents() {
             @Override
             public void stateChanged(org.healthexport.relay.job.ExportJob job, org.healthexport.relay.job.JobState from,
@@ -197,7 +197,7 @@ public class RelayConfiguration implements CamelConfiguration {
                         String folder = receipt.substring(0, receipt.length() - "receipt.json".length());
                         System.out.printf("%n=== Demo export delivered ===%n  files:   %s%n  receipt: %s%n"
                                 + "  job:     http://localhost:%s/api/jobs/%s%n  (the relay keeps running; Ctrl-C to stop)%n%n",
-                                folder, receipt, System.getProperty("relay.http.port", "8080"), job.id());
+                                folder, receipt, port, job.id());
                     });
                 }
             }
