@@ -24,6 +24,18 @@ public final class UrlPolicy {
         }
     }
 
+    /**
+     * A status URL gets the source's token on every poll, so it must be on the source's own origin: allowed-hosts
+     * (presigned storage) do not count here.
+     */
+    public static void checkStatusUrl(SourceConfig source, URI url) {
+        checkScheme(url);
+        if (source.origin() == null || !source.origin().equals(SourceConfig.origin(url))) {
+            throw new RefusedUrlException("Status URL origin " + SourceConfig.origin(url) + " is not the origin of "
+                    + source);
+        }
+    }
+
     public static void checkRedirect(SourceConfig source, URI target) {
         checkScheme(target);
         if (source.allowsHost(target) || sameHost(source, target)) {

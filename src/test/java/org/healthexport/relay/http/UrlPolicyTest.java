@@ -43,6 +43,14 @@ class UrlPolicyTest {
     }
 
     @Test
+    void statusUrlsMustBeOnTheSourceOriginEvenWhenOtherHostsAreAllowedForFiles() {
+        SourceConfig s = source("https://fhir.example.org/r4", "*.s3.amazonaws.com");
+        assertThatCode(() -> UrlPolicy.checkStatusUrl(s, URI.create("https://fhir.example.org/r4/jobs/1"))).doesNotThrowAnyException();
+        assertThatThrownBy(() -> UrlPolicy.checkStatusUrl(s, URI.create("https://b.s3.amazonaws.com/jobs/1")))
+                .isInstanceOf(UrlPolicy.RefusedUrlException.class);
+    }
+
+    @Test
     void nonHttpSchemesAreRefused() {
         SourceConfig s = source("https://fhir.example.org/r4", null);
         assertThatThrownBy(() -> UrlPolicy.checkFileUrl(s, URI.create("file:///etc/passwd")))

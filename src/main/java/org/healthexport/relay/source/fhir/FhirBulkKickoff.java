@@ -115,7 +115,7 @@ public class FhirBulkKickoff implements JobAdopter {
             throw new IllegalStateException("Kick-off at " + source + " answered 202 without Content-Location");
         }
         URI status = source.requireBaseUrl().resolve(contentLocation.trim());
-        UrlPolicy.checkFileUrl(source, status);
+        UrlPolicy.checkStatusUrl(source, status);
         return jobs.submit(new NewJob(sourceId, source.kind(), null, status.toString(), kickoffUrl, Map.of())).job();
     }
 
@@ -171,7 +171,7 @@ public class FhirBulkKickoff implements JobAdopter {
             throw new MalformedStatusException("Kick-off at " + source + " answered 202 without Content-Location");
         }
         URI status = source.requireBaseUrl().resolve(contentLocation.trim());
-        UrlPolicy.checkFileUrl(source, status);
+        UrlPolicy.checkStatusUrl(source, status);
         return status;
     }
 
@@ -188,7 +188,7 @@ public class FhirBulkKickoff implements JobAdopter {
             throw new IllegalArgumentException("statusUrl is not a URL");
         }
         try {
-            UrlPolicy.checkFileUrl(source, status);
+            UrlPolicy.checkStatusUrl(source, status);
         } catch (UrlPolicy.RefusedUrlException e) {
             // the source's token would be sent to this URL: refuse it
             throw new IllegalArgumentException("statusUrl refused: " + e.getMessage());
