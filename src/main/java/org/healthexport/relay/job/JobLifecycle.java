@@ -35,6 +35,7 @@ public class JobLifecycle {
     private final int batchSize;
     private final JobEvents events;
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.Map<String, Backoff> backoffs = new java.util.concurrent.ConcurrentHashMap<>();
 
     public JobLifecycle(JobStore store, Sources sources, String owner, Duration lease, int batchSize,
                         JobEvents events) {
@@ -296,11 +297,14 @@ public class JobLifecycle {
         return job.deadlineAt() != null && store.now().isAfter(job.deadlineAt());
     }
 
+    /** The source's waits, read once: every poll of every job needs them, and properties do not change at runtime. */
     private Backoff backoff(ExportJob job) {
-        SourceConfig s = sources.get(job.sourceId());
-        return new Backoff(s.duration("poll.initial-wait", "poll.initial-wait", Duration.ofSeconds(2)),
-                s.duration("poll.min-wait", "poll.min-wait", Duration.ofSeconds(1)),
-                s.duration("poll.max-wait", "poll.max-wait", Duration.ofHours(1)));
+        return backoffs.computeIfAbsent(job.sourceId(), id -> {
+            SourceConfig s = sources.get(id);
+            return new Backoff(s.duration("poll.initial-wait", "poll.initial-wait", Duration.ofSeconds(2)),
+                    s.duration("poll.min-wait", "poll.min-wait", Duration.ofSeconds(1)),
+                    s.duration("poll.max-wait", "poll.max-wait", Duration.ofHours(1)));
+        });
     }
 
     public ExportJob transition(ExportJob job, JobUpdate update) {
