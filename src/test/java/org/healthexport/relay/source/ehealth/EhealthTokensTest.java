@@ -6,6 +6,7 @@ import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.sandbox.EhealthSandbox;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
+import org.healthexport.relay.job.MutableClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -13,10 +14,8 @@ import org.junit.jupiter.api.Test;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class EhealthTokensTest {
     EhealthSandbox sandbox;
     final HttpClient http = HttpClient.newHttpClient();
-    final MutableClock clock = new MutableClock();
+    final MutableClock clock = new MutableClock(Instant.now());
 
     @BeforeEach
     void start() {
@@ -154,27 +153,5 @@ class EhealthTokensTest {
         return f.toString();
     }
 
-    static final class MutableClock extends Clock {
-        private Instant now = Instant.now();
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
 }

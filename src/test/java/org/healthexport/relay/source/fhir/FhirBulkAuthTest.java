@@ -1,7 +1,6 @@
 package org.healthexport.relay.source.fhir;
 
 import com.nimbusds.jose.jwk.RSAKey;
-import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import org.apache.camel.BeanInject;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Produce;
@@ -13,10 +12,9 @@ import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
+import org.healthexport.relay.auth.TestKeys;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -50,17 +48,7 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.basic.auth.client-secret=s3cr3t-value-for-tests",
 })
 class FhirBulkAuthTest {
-    static final RSAKey KEY;
-
-    static {
-        try {
-            KEY = new RSAKeyGenerator(2048).keyID("relay-key-1").generate();
-            Files.createDirectories(Path.of("target/test-keys"));
-            Files.writeString(Path.of("target/test-keys/smart-key.json"), KEY.toJSONString());
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    static final RSAKey KEY = TestKeys.rsaKeyFile("target/test-keys/smart-key.json", "relay-key-1");
 
     @BeanInject
     CamelContext context;

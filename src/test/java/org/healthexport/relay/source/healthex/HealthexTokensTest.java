@@ -2,16 +2,15 @@ package org.healthexport.relay.source.healthex;
 
 import org.healthexport.relay.auth.AuthException;
 import org.healthexport.relay.sandbox.HealthexSandbox;
+import org.healthexport.relay.job.MutableClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -128,30 +127,4 @@ class HealthexTokensTest {
         assertThat(HealthexTokens.expiry(json.readTree("{}"), "opaque", now)).isEqualTo(now.plus(Duration.ofHours(24)));
     }
 
-    static final class MutableClock extends Clock {
-        private Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 }

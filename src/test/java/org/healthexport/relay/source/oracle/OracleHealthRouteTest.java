@@ -13,8 +13,8 @@ import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.OracleHealthSandbox;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
+import org.healthexport.relay.auth.TestKeys;
 import com.nimbusds.jose.jwk.RSAKey;
-import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.junit.jupiter.api.Test;
 
@@ -101,17 +101,8 @@ import static org.awaitility.Awaitility.await;
 class OracleHealthRouteTest {
     static final String OUT = "target/test-outbox/oracle-route";
     static final String KEY_FILE = "target/oracle-route-key.json";
-    static final RSAKey KEY;
+    static final RSAKey KEY = TestKeys.rsaKeyFile(KEY_FILE, "relay-key-1");
 
-    static {
-        try {
-            KEY = new RSAKeyGenerator(2048).keyID("relay-key-1").generate();
-            Files.createDirectories(Path.of("target"));
-            Files.writeString(Path.of(KEY_FILE), KEY.toJSONString());
-        } catch (Exception e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
     @BeanInject
     CamelContext context;
     @Produce

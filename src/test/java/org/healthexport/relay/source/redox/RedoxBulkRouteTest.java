@@ -3,7 +3,6 @@ package org.healthexport.relay.source.redox;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.jwk.RSAKey;
-import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import org.apache.camel.BeanInject;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Produce;
@@ -15,6 +14,7 @@ import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.RedoxSandbox;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
+import org.healthexport.relay.auth.TestKeys;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -69,17 +69,8 @@ import static org.awaitility.Awaitility.await;
 class RedoxBulkRouteTest {
     static final String OUT = "target/test-outbox/redox-route";
     static final String KEY_FILE = "target/redox-route-key.json";
-    static final RSAKey KEY;
+    static final RSAKey KEY = TestKeys.rsaKeyFile(KEY_FILE, "rdx-key-1");
 
-    static {
-        try {
-            KEY = new RSAKeyGenerator(2048).keyID("rdx-key-1").generate();
-            Files.createDirectories(Path.of("target"));
-            Files.writeString(Path.of(KEY_FILE), KEY.toJSONString());
-        } catch (Exception e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     @BeanInject
     CamelContext context;
