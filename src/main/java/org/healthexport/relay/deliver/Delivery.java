@@ -70,9 +70,10 @@ public class Delivery {
         boolean tokenRequired = !"false".equals(job.attribute("requiresAccessToken"));
         String accept = file.targetKey().endsWith(".ndjson") ? "application/fhir+ndjson" : "application/json";
         long started = System.nanoTime();
-        try (InputStream in = files.open(source, URI.create(file.url()), tokenRequired, auth.tokens(source.id()), accept);
+        try (SourceFiles.Download in = files.open(source, URI.create(file.url()), tokenRequired,
+                auth.tokens(source.id()), accept);
              Measured measured = new Measured(in, () -> jobs.keepLease(job))) {
-            target.put(file.targetKey(), measured, -1, contentType(file.targetKey()));
+            target.put(file.targetKey(), measured, in.length(), contentType(file.targetKey()));
             store.fileDelivered(file.id(), measured.bytes, measured.sha256());
             LOG.info("Job {}: delivered {} ({} bytes in {} ms) to {}", job.id(), file.targetKey(), measured.bytes,
                     (System.nanoTime() - started) / 1_000_000, target.kind());

@@ -6,6 +6,7 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -26,10 +27,12 @@ import java.util.Set;
  */
 public record S3Settings(String bucket, String region, URI endpoint, boolean pathStyle, String accessKey,
                          String secretKey, String prefix, String sse, String kmsKeyId, String storageClass,
-                         int partSize, int partBuffers, boolean sha256) {
+                         int partSize, int partBuffers, boolean sha256, long singlePutMax) {
     public static final int MIN_PART_SIZE = 5 * 1024 * 1024;
     public static final int MAX_PART_SIZE = 512 * 1024 * 1024;
     public static final int DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+    /** S3's limit for one PutObject. */
+    public static final long MAX_SINGLE_PUT = 5L * 1024 * 1024 * 1024;
     private static final Set<String> SSE = Set.of("AES256", "aws:kms", "aws:kms:dsse");
 
     public S3Settings {
@@ -52,6 +55,10 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
         if (partBuffers < 2) {
             throw new ConfigurationException("relay.target.s3.part-buffers must be at least 2");
         }
+        if (singlePutMax < 0 || singlePutMax > MAX_SINGLE_PUT) {
+            throw new ConfigurationException("relay.target.s3.single-put-max must be between 0 and 5 GiB, not "
+                    + singlePutMax + " bytes");
+        }
         prefix = normalisePrefix(prefix);
     }
 
@@ -71,9 +78,11 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
                 props.get("relay.target.s3.sse", null),
                 props.get("relay.target.s3.kms-key-id", null),
                 props.get("relay.target.s3.storage-class", null),
-                bytes("relay.target.s3.part-size", props.get("relay.target.s3.part-size", "16MiB")),
+                (int) Math.min(Integer.MAX_VALUE,
+                        bytes("relay.target.s3.part-size", props.get("relay.target.s3.part-size", "16MiB"))),
                 props.getInt("relay.target.s3.part-buffers", 3),
-                checksum.equals("sha256"));
+                checksum.equals("sha256"),
+                bytes("relay.target.s3.single-put-max", props.get("relay.target.s3.single-put-max", "5GiB")));
     }
 
     /**
@@ -82,13 +91,27 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
      * {@link S3Target} asks for them, so a store without flexible checksums works with {@code checksum=none}.
      */
     public S3ClientBuilder clientBuilder() {
+        return clientBuilder(false);
+    }
+
+    /**
+     * The client for bodies streamed straight from the source in one PutObject: they cannot be read twice, so
+     * over plain HTTP (where SigV4 must sign the payload) they go aws-chunked, signed chunk by chunk as they are
+     * sent, and the SDK does not retry them (the delivery is retried as a whole instead).
+     */
+    public S3ClientBuilder streamingClientBuilder() {
+        return clientBuilder(true)
+                .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+    }
+
+    private S3ClientBuilder clientBuilder(boolean chunked) {
         S3ClientBuilder builder = S3Client.builder()
                 .region(Region.of(region))
                 .credentialsProvider(credentials())
                 .forcePathStyle(pathStyle)
-                // Every body is a buffered part of known length: plain Content-Length bodies, no aws-chunked
-                // framing (which costs the sender and the store a signature per 128 KiB chunk).
-                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
+                // A buffered part is re-readable: plain Content-Length bodies, no aws-chunked framing (which
+                // costs the sender and the store a signature per 128 KiB chunk).
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(chunked).build())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .httpClientBuilder(ApacheHttpClient.builder()
@@ -118,7 +141,7 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
     }
 
     /** A byte count: {@code 16777216}, {@code 16MiB}, {@code 16MB}, {@code 8192KiB}. */
-    static int bytes(String key, String value) {
+    static long bytes(String key, String value) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*([KMG]i?B?)?", java.util.regex.Pattern.CASE_INSENSITIVE)
                 .matcher(value.trim());
         if (!m.matches()) {
@@ -132,11 +155,10 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
             case "G" -> 1024L * 1024 * 1024;
             default -> 1L;
         };
-        long size = n * factor;
-        if (size > Integer.MAX_VALUE) {
+        if (n > Long.MAX_VALUE / factor) {
             throw new ConfigurationException(key + " '" + value + "' is too large");
         }
-        return (int) size;
+        return n * factor;
     }
 
     private static String normalisePrefix(String prefix) {
@@ -154,6 +176,7 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
         return "S3Settings[bucket=" + bucket + ", region=" + region + ", endpoint=" + endpoint + ", pathStyle="
                 + pathStyle + ", credentials=" + (accessKey == null ? "default chain" : "static") + ", prefix="
                 + prefix + ", sse=" + sse + ", storageClass=" + storageClass + ", partSize=" + partSize
-                + ", partBuffers=" + partBuffers + ", checksum=" + (sha256 ? "sha256" : "none") + "]";
+                + ", partBuffers=" + partBuffers + ", checksum=" + (sha256 ? "sha256" : "none")
+                + ", singlePutMax=" + singlePutMax + "]";
     }
 }

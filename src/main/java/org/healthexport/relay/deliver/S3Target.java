@@ -34,6 +34,10 @@ import java.util.concurrent.Future;
  * the file size and however many files are delivered at once, and the download and the uploads (several parts
  * at once when buffers are free) overlap. A body smaller than one part goes as one PutObject.
  *
+ * <p>A body whose length the source announced (up to {@code single-put-max}) is streamed instead in one
+ * PutObject, with no buffer and no part: the store writes it as it comes, and skips the copy that completing
+ * a multipart upload costs it. The length is enforced: a body that ends early or runs long fails the PUT.
+ *
  * <p>Nothing is visible under the final key before CompleteMultipartUpload; any failure aborts the upload,
  * so no half object and no stored parts remain. With {@code checksum=sha256} every part (and a single PUT)
  * carries its SHA-256, which S3 verifies; the file's full SHA-256 is computed by {@link Delivery}.
@@ -44,6 +48,7 @@ public class S3Target implements DeliveryTarget {
     private static final int READ_CHUNK = 64 * 1024;
     private final S3Settings settings;
     private final S3Client s3;
+    private final S3Client streaming;
     private final PartBuffers buffers;
     private final TargetSecrets secrets;
     private final ExecutorService partUploads = Executors.newCachedThreadPool(r -> {
@@ -52,16 +57,17 @@ public class S3Target implements DeliveryTarget {
         return t;
     });
 
-    public S3Target(S3Settings settings, S3Client s3) {
+    public S3Target(S3Settings settings, S3Client s3, S3Client streaming) {
         this.settings = settings;
         this.s3 = s3;
+        this.streaming = streaming;
         this.buffers = new PartBuffers(settings.partBuffers(), settings.partSize());
         this.secrets = new TargetSecrets(settings.secrets());
     }
 
     public static S3Target create(S3Settings settings) {
         LOG.info("Delivering to {}", settings);
-        return new S3Target(settings, settings.clientBuilder().build());
+        return new S3Target(settings, settings.clientBuilder().build(), settings.streamingClientBuilder().build());
     }
 
     S3Settings settings() {
@@ -81,6 +87,10 @@ public class S3Target implements DeliveryTarget {
     @Override
     public void put(String key, InputStream content, long length, String contentType) throws IOException {
         String objectKey = settings.objectKey(key);
+        if (length > settings.partSize() && length <= settings.singlePutMax()) {
+            streamObject(objectKey, content, length, contentType);
+            return;
+        }
         byte[] chunk = new byte[READ_CHUNK];
         ByteBuffer first = buffers.take();
         int n;
@@ -97,16 +107,45 @@ public class S3Target implements DeliveryTarget {
         }
     }
 
-    private void putObject(String objectKey, ByteBuffer buffer, int length, String contentType) throws IOException {
-        PutObjectRequest.Builder request = PutObjectRequest.builder().bucket(settings.bucket()).key(objectKey)
-                .contentType(contentType).contentLength((long) length)
+    private PutObjectRequest putRequest(String objectKey, long length, String contentType) {
+        return PutObjectRequest.builder().bucket(settings.bucket()).key(objectKey)
+                .contentType(contentType).contentLength(length)
                 .serverSideEncryption(settings.sse()).ssekmsKeyId(settings.kmsKeyId())
-                .storageClass(settings.storageClass());
-        if (settings.sha256()) {
-            request.checksumAlgorithm(ChecksumAlgorithm.SHA256);
-        }
+                .storageClass(settings.storageClass())
+                .checksumAlgorithm(settings.sha256() ? ChecksumAlgorithm.SHA256 : null).build();
+    }
+
+    /** One PutObject reading {@code content} as it is sent: nothing is stored unless all {@code length} bytes arrive. */
+    private void streamObject(String objectKey, InputStream content, long length, String contentType)
+            throws IOException {
+        ExactLength exact = new ExactLength(content, length);
+        boolean[] opened = {false};
+        RequestBody body = RequestBody.fromContentProvider(() -> {
+            if (opened[0]) {
+                throw new IllegalStateException("A streamed body cannot be sent twice");
+            }
+            opened[0] = true;
+            return exact;
+        }, length, contentType);
         try {
-            s3.putObject(request.build(), body(buffer, length, contentType));
+            streaming.putObject(putRequest(objectKey, length, contentType), body);
+            if (!exact.atEnd()) {
+                // the HTTP client sends exactly Content-Length bytes: more from the source means a wrong length
+                s3.deleteObject(r -> r.bucket(settings.bucket()).key(objectKey));
+                throw new IOException("The source sent more than the " + length + " bytes it announced; "
+                        + locateObject(objectKey) + " was removed");
+            }
+        } catch (SdkException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io; // the source failed: the delivery is retried as a whole
+            }
+            throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
+        }
+    }
+
+    private void putObject(String objectKey, ByteBuffer buffer, int length, String contentType) throws IOException {
+        try {
+            s3.putObject(putRequest(objectKey, length, contentType), body(buffer, length, contentType));
         } catch (SdkException e) {
             throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
         } finally {
@@ -311,5 +350,59 @@ public class S3Target implements DeliveryTarget {
                 return view.remaining();
             }
         };
+    }
+
+    /**
+     * The source's body held to its announced length: one that ends early or runs long fails the upload
+     * (the store then keeps nothing) instead of storing a truncated or cut object.
+     */
+    static final class ExactLength extends java.io.FilterInputStream {
+        private final long length;
+        private long read;
+
+        ExactLength(InputStream in, long length) {
+            super(in);
+            this.length = length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (read == length) {
+                if (in.read() >= 0) {
+                    throw new IOException("The source sent more than the " + length + " bytes it announced");
+                }
+                return -1;
+            }
+            int n = in.read(b, off, (int) Math.min(len, length - read));
+            if (n < 0) {
+                throw new IOException("The source ended after " + read + " of the " + length + " bytes it announced");
+            }
+            read += n;
+            return n;
+        }
+
+        /** True when every announced byte was read and the source has nothing more. */
+        boolean atEnd() throws IOException {
+            return read == length && in.read() < 0;
+        }
+
+        @Override
+        public long skip(long n) {
+            return 0;
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
     }
 }

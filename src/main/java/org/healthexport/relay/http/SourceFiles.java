@@ -42,8 +42,11 @@ public class SourceFiles {
         tokenHeaders.put(sourceId, headers);
     }
 
-    /** The file's bytes, decoded from gzip when the server compressed them. The caller closes the stream. */
-    public InputStream open(SourceConfig source, URI url, boolean tokenRequired, AccessTokens tokens, String accept)
+    /**
+     * The file's bytes, decoded from gzip when the server compressed them, with their length when the server
+     * said it and nothing was decoded. The caller closes the stream.
+     */
+    public Download open(SourceConfig source, URI url, boolean tokenRequired, AccessTokens tokens, String accept)
             throws IOException {
         UrlPolicy.checkFileUrl(source, url);
         boolean sameOrigin = source.origin() != null && source.origin().equals(SourceConfig.origin(url));
@@ -84,10 +87,25 @@ public class SourceFiles {
             gzip = magic.length == 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
         }
         if (!gzip) {
-            return body;
+            return new Download(body, response.headers().firstValueAsLong("Content-Length").orElse(-1));
         }
         CountingInputStream compressed = new CountingInputStream(body);
-        return new InflateLimit(new GZIPInputStream(compressed, 64 * 1024), compressed, maxInflateRatio, safe(url));
+        return new Download(new InflateLimit(new GZIPInputStream(compressed, 64 * 1024), compressed, maxInflateRatio,
+                safe(url)), -1);
+    }
+
+    /** A file's body and its length in bytes, or -1 when unknown (chunked, or decoded from gzip). */
+    public static final class Download extends FilterInputStream {
+        private final long length;
+
+        Download(InputStream in, long length) {
+            super(in);
+            this.length = length;
+        }
+
+        public long length() {
+            return length;
+        }
     }
 
     private HttpResponse<InputStream> send(URI url, String token, String accept,

@@ -10,6 +10,7 @@ import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -116,6 +117,50 @@ class S3TargetTest {
     }
 
     @Test
+    void announcedLengthGoesAsOneStreamedPutByteExact() throws Exception {
+        S3Target target = target(settings(null, null, true));
+        long size = 12L * MIB + 300;
+        MessageDigest sent = MessageDigest.getInstance("SHA-256");
+        InputStream content = new DigestInputStream(SandboxData.bigNdjson(size), sent);
+        long length = SandboxData.bigNdjson(size).readAllBytes().length;
+
+        target.put("bulk/job-3/Observation-1.ndjson", content, length, "application/fhir+ndjson");
+
+        String key = "relay/out/bulk/job-3/Observation-1.ndjson";
+        ResponseBytes<GetObjectResponse> stored = check.getObjectAsBytes(r -> r.bucket(BUCKET).key(key));
+        assertThat((long) stored.asByteArray().length).isEqualTo(length);
+        assertThat(sha256(stored.asByteArray())).isEqualTo(HexFormat.of().formatHex(sent.digest()));
+        assertThat(stored.response().contentType()).isEqualTo("application/fhir+ndjson");
+        assertThat(requests).singleElement().satisfies(r -> {
+            assertThat(r.method().name()).isEqualTo("PUT");
+            assertThat(r.rawQueryParameters()).doesNotContainKeys("partNumber", "uploads");
+            assertThat(checksumAlgorithm(r)).isEqualTo("SHA256");
+        });
+        assertThat(target.buffersAllocated()).isZero(); // streamed: no part buffer
+    }
+
+    @Test
+    void announcedLengthNotMetStoresNothing() throws Exception {
+        S3Target target = target(settings(null, null, false));
+        byte[] body = SandboxData.bigNdjson(8L * MIB).readAllBytes();
+
+        assertThatThrownBy(() -> target.put("bulk/job-4/short.ndjson", new ByteArrayInputStream(body),
+                body.length + 4096L, "application/fhir+ndjson"))
+                .isInstanceOf(IOException.class).hasMessageContaining("ended after");
+        assertThatThrownBy(() -> target.put("bulk/job-4/long.ndjson", new ByteArrayInputStream(body),
+                body.length - 4096L, "application/fhir+ndjson"))
+                .isInstanceOf(IOException.class).hasMessageContaining("more than");
+        IOException cut = new IOException("source connection cut");
+        assertThatThrownBy(() -> target.put("bulk/job-4/cut.ndjson",
+                new FailingAfter(new ByteArrayInputStream(body), 6L * MIB, cut), body.length, "application/fhir+ndjson"))
+                .isSameAs(cut);
+
+        assertNothingStored("relay/out/bulk/job-4/short.ndjson");
+        assertNothingStored("relay/out/bulk/job-4/long.ndjson");
+        assertNothingStored("relay/out/bulk/job-4/cut.ndjson");
+    }
+
+    @Test
     void sourceFailureMidUploadAbortsAndLeavesNothing() {
         S3Target target = target(settings(null, null, true));
         IOException cut = new IOException("source connection cut");
@@ -192,7 +237,7 @@ class S3TargetTest {
     @Test
     void refusedCredentialsSurfaceWithoutTheSecret() {
         S3Settings wrong = new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
-                "not-the-secret-7781", "", null, null, null, 5 * MIB, 2, true);
+                "not-the-secret-7781", "", null, null, null, 5 * MIB, 2, true, S3Settings.MAX_SINGLE_PUT);
         S3Target target = target(wrong);
 
         assertThatThrownBy(() -> target.put("k/x.json", new ByteArrayInputStream(new byte[5]), -1, "application/json"))
@@ -208,19 +253,25 @@ class S3TargetTest {
 
     private S3Settings settings(String sse, String kmsKeyId, boolean sha256) {
         return new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
-                S3ProxyServer.SECRET_KEY, "/relay/out/", sse, kmsKeyId, null, 5 * MIB, 2, sha256);
+                S3ProxyServer.SECRET_KEY, "/relay/out/", sse, kmsKeyId, null, 5 * MIB, 2, sha256, S3Settings.MAX_SINGLE_PUT);
     }
 
-    /** The target with a client that records every request it sends. */
+    /** The target with clients that record every request they send. */
     private S3Target target(S3Settings settings) {
-        S3Client client = settings.clientBuilder().overrideConfiguration(o -> o.addExecutionInterceptor(
-                new ExecutionInterceptor() {
-                    @Override
-                    public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
-                        requests.add(context.httpRequest());
-                    }
-                })).build();
-        return new S3Target(settings, client);
+        ExecutionInterceptor recorder = new ExecutionInterceptor() {
+            @Override
+            public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+                requests.add(context.httpRequest());
+            }
+        };
+        return new S3Target(settings, recording(settings.clientBuilder(), recorder),
+                recording(settings.streamingClientBuilder(), recorder));
+    }
+
+    /** Adds the interceptor to the builder's own override configuration (which a new one would replace). */
+    private static S3Client recording(S3ClientBuilder builder, ExecutionInterceptor recorder) {
+        return builder.overrideConfiguration(builder.overrideConfiguration().toBuilder()
+                .addExecutionInterceptor(recorder).build()).build();
     }
 
     private void stopQuietly() {
