@@ -4,6 +4,7 @@ import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
+import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.session.ServerSession;
 import org.apache.sshd.sftp.server.FileHandle;
@@ -57,6 +58,9 @@ public final class SftpServer implements AutoCloseable {
         SshServer s = SshServer.setUpDefaultServer();
         s.setHost("127.0.0.1");
         s.setPort(port);
+        // MINA leaves Nagle on: its small SFTP status replies then wait for the client's delayed ACK (~40 ms),
+        // which stalls a client that waits for each reply (curl/libssh2: 1.3 MB/s in bench/deliver-1gib-sftp.sh)
+        CoreModuleProperties.TCP_NODELAY.set(s, true);
         s.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
         s.setPasswordAuthenticator((user, password, session) -> USER.equals(user) && PASSWORD.equals(password));
         s.setPublickeyAuthenticator((user, key, session) -> USER.equals(user) && authorizedKey != null
