@@ -94,7 +94,8 @@ raw_copy() { # raw_copy N: curl from the sandbox piped into curl -T to S3Proxy; 
 deliveries_above() { [ "$(grep -c "of source bench delivered" "$WORK/relay.log" || true)" -gt "$1" ]; }
 threads_cpu() { # per-thread CPU ticks of the relay JVM: "utime stime name"
   for t in /proc/"$JAVA_PID"/task/*; do
-    [ -r "$t/stat" ] && echo "$(basename "$t") $(awk '{print $14, $15}' "$t/stat") $(tr ' ' '_' < "$t/comm")"
+    # fields after the ")" that closes the thread name (names have spaces): utime, stime are the 12th and 13th
+    [ -r "$t/stat" ] && echo "$(basename "$t") $(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}') $(tr ' ' '_' < "$t/comm")"
   done 2>/dev/null
 }
 relay_copy() { # relay_copy: kicks off an export through the API, waits for its receipt; prints MB/s
