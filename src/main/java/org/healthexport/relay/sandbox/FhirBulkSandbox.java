@@ -130,6 +130,14 @@ public class FhirBulkSandbox extends SandboxServer {
     public List<RecordedRequest> storageRequests() { return storage.requests(); }
     private final AtomicInteger issued = new AtomicInteger();
 
+    /** HTTPS for the Bulk Data server and its "presigned" storage alike. */
+    @Override
+    public FhirBulkSandbox tls(javax.net.ssl.SSLContext context) {
+        super.tls(context);
+        storage.tls(context);
+        return this;
+    }
+
     @Override
     protected void doStart() throws IOException {
         super.doStart();
