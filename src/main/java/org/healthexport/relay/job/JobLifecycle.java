@@ -9,6 +9,7 @@ import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.http.Backoff;
 import org.healthexport.relay.http.FileUnavailableException;
 import org.healthexport.relay.http.RetryAfter;
+import org.healthexport.relay.http.TlsFailures;
 import org.healthexport.relay.http.UrlPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -289,7 +290,11 @@ public class JobLifecycle {
 
     static String describe(Throwable error) {
         String message = error.getMessage();
-        String text = error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        String plain = error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        // a TLS failure in words, after what was being called when it is wrapped (a token endpoint, ...)
+        String text = TlsFailures.describe(error)
+                .map(tls -> error instanceof javax.net.ssl.SSLException || message == null ? tls : message + ": " + tls)
+                .orElse(plain);
         return text.length() > 500 ? text.substring(0, 500) + "…" : text;
     }
 
