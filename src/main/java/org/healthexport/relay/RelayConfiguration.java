@@ -171,7 +171,8 @@ public class RelayConfiguration implements CamelConfiguration {
                 props.getLong("relay.download.max-inflate-ratio", 200));
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
-        registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events));
+        registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,
+                org.healthexport.relay.deliver.LineLengths.Limit.from(props)));
 
         Map<String, JobAdopter> adopters = new HashMap<>();
         KindContext kindContext = new KindContext(context, props, sources, store, jobs, auth, files, http, clock,

@@ -8,6 +8,7 @@ import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.http.Backoff;
 import org.healthexport.relay.http.FileUnavailableException;
+import org.healthexport.relay.http.RefusedFileException;
 import org.healthexport.relay.http.RetryAfter;
 import org.healthexport.relay.http.TlsFailures;
 import org.healthexport.relay.http.UrlPolicy;
@@ -263,7 +264,8 @@ public class JobLifecycle {
             LOG.warn("Job {}: lease lost to another relay; dropping this relay's work on it", job.id());
         } else if (error instanceof AuthException auth && auth.isPermanent()) {
             fail(current, auth.getMessage());
-        } else if (error instanceof UrlPolicy.RefusedUrlException || error instanceof ConfigurationException) {
+        } else if (error instanceof UrlPolicy.RefusedUrlException || error instanceof ConfigurationException
+                || error instanceof RefusedFileException) {
             fail(current, error.getMessage());
         } else if (error instanceof FileUnavailableException file && file.isExpiredLink()) {
             refreshLinks(current, file.getMessage());
