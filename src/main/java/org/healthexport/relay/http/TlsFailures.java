@@ -17,16 +17,21 @@ public final class TlsFailures {
     private TlsFailures() {
     }
 
-    /** The reason when {@code error} (or one of its causes) is a TLS failure; empty otherwise. */
+    /**
+     * The reason when {@code error} (or one of its causes) is a TLS failure; empty otherwise. Causes copied
+     * without their type (a target's redacted copies) are recognised by their text.
+     */
     public static Optional<String> describe(Throwable error) {
-        SSLException tls = null;
+        String tls = null;
         boolean untrusted = false;
         boolean expired = false;
         boolean wrongHost = false;
         for (Throwable t = error; t != null && t.getCause() != t; t = t.getCause()) {
             String message = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
-            if (t instanceof SSLException ssl && tls == null) {
-                tls = ssl;
+            if (tls == null && t instanceof SSLException ssl) {
+                tls = ssl.getClass().getSimpleName() + ": " + ssl.getMessage();
+            } else if (tls == null && String.valueOf(t.getMessage()).contains("javax.net.ssl.SSL")) {
+                tls = t.getMessage().substring(t.getMessage().indexOf("javax.net.ssl.") + "javax.net.ssl.".length());
             }
             untrusted |= t instanceof CertPathBuilderException || t instanceof CertPathValidatorException
                     || message.contains("pkix path") || message.contains("unable to find valid certification path");
@@ -37,7 +42,7 @@ public final class TlsFailures {
         if (tls == null) {
             return Optional.empty();
         }
-        String detail = " (" + tls.getClass().getSimpleName() + ": " + tls.getMessage() + ")";
+        String detail = " (" + tls + ")";
         if (expired) {
             return Optional.of("TLS: the server's certificate has expired or is not valid yet" + detail);
         }

@@ -293,9 +293,11 @@ public class JobLifecycle {
     static String describe(Throwable error) {
         String message = error.getMessage();
         String plain = error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
-        // a TLS failure in words, after what was being called when it is wrapped (a token endpoint, ...)
+        // a TLS failure in words first (kept whole by the cut below), then what was being called when it is
+        // wrapped (a token endpoint, an S3 upload)
         String text = TlsFailures.describe(error)
-                .map(tls -> error instanceof javax.net.ssl.SSLException || message == null ? tls : message + ": " + tls)
+                .map(tls -> error instanceof javax.net.ssl.SSLException || message == null ? tls
+                        : tls + "; during: " + message)
                 .orElse(plain);
         return text.length() > 500 ? text.substring(0, 500) + "…" : text;
     }
