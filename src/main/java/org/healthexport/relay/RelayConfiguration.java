@@ -6,6 +6,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.http.HttpComponent;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.support.service.ServiceSupport;
 import org.flywaydb.core.Flyway;
@@ -19,6 +20,7 @@ import org.healthexport.relay.deliver.DeliveryTarget;
 import org.healthexport.relay.deliver.DeliveryTargets;
 import org.healthexport.relay.deliver.KeyLayout;
 import org.healthexport.relay.deliver.ReceiptWriter;
+import org.healthexport.relay.http.OutboundTls;
 import org.healthexport.relay.http.SourceFiles;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
@@ -69,6 +71,8 @@ public class RelayConfiguration implements CamelConfiguration {
                     .retryAfterSeconds(props.getInt("relay.sandbox.retry-after", 1))
                     .patients(props.getInt("relay.sandbox.patients", 10))
                     .bigFileBytes(props.getLong("relay.sandbox.big-file-bytes", 0));
+            props.get("relay.sandbox.tls-keystore").ifPresent(store -> sandbox.tls(SandboxServer.serverTls(
+                    java.nio.file.Path.of(store), props.get("relay.sandbox.tls-keystore-password", null), "PKCS12")));
             sandbox.start();
             context.addService(sandbox, true, true);
             registry.bind("fhirBulkSandbox", sandbox);
@@ -121,12 +125,21 @@ public class RelayConfiguration implements CamelConfiguration {
         // less CPU per byte of a large file. The setting is JVM-wide and read once, so it goes before any client.
         System.getProperties().putIfAbsent("jdk.httpclient.bufsize",
                 String.valueOf(props.getInt("relay.download.buffer-bytes", 256 * 1024)));
+        // One TLS trust for every outbound client: camel-http (kick-offs, status polls), the JDK client (files,
+        // tokens, webhook) and the S3 target.
+        OutboundTls tls = OutboundTls.from(context, props);
+        tls.applyTo(context.getComponent("http", HttpComponent.class));
+        if (tls.insecure()) {
+            LOG.warn(tls.insecureWarning());
+        }
+        LOG.info("Outbound TLS: {}", tls.describe());
         HttpClient http = HttpClient.newBuilder()
+                .sslContext(tls.sslContext())
                 .connectTimeout(props.getDuration("relay.http.connect-timeout", Duration.ofSeconds(10)))
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .version(HttpClient.Version.HTTP_1_1)
                 .build();
-        DeliveryTarget target = DeliveryTargets.create(props);
+        DeliveryTarget target = DeliveryTargets.create(props, tls);
         registry.bind("deliveryTarget", target);
 
         // camel-micrometer-prometheus serves the registry bound as "metricsRegistry" on /observe/metrics: use it
@@ -162,7 +175,8 @@ public class RelayConfiguration implements CamelConfiguration {
                 props.getLong("relay.download.max-inflate-ratio", 200));
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
-        registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events));
+        registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,
+                org.healthexport.relay.deliver.LineLengths.Limit.from(props)));
 
         Map<String, JobAdopter> adopters = new HashMap<>();
         KindContext kindContext = new KindContext(context, props, sources, store, jobs, auth, files, http, clock,

@@ -5,6 +5,7 @@ import org.apache.camel.ExchangeProperty;
 import org.healthexport.relay.auth.SourceAuth;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.http.RefusedFileException;
 import org.healthexport.relay.http.SourceFiles;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.Hashes;
@@ -40,11 +41,12 @@ public class Delivery {
     private final DeliveryTarget target;
     private final ReceiptWriter receipts;
     private final JobEvents events;
+    private final LineLengths.Limit lineLimit;
     private final java.util.concurrent.ConcurrentMap<String, Exception> failures =
             new java.util.concurrent.ConcurrentHashMap<>();
 
     public Delivery(Sources sources, JobStore store, JobLifecycle jobs, SourceFiles files, SourceAuth auth,
-                    DeliveryTarget target, ReceiptWriter receipts, JobEvents events) {
+                    DeliveryTarget target, ReceiptWriter receipts, JobEvents events, LineLengths.Limit lineLimit) {
         this.sources = sources;
         this.store = store;
         this.jobs = jobs;
@@ -53,6 +55,7 @@ public class Delivery {
         this.target = target;
         this.receipts = receipts;
         this.events = events;
+        this.lineLimit = lineLimit;
     }
 
     public DeliveryTarget target() {
@@ -70,11 +73,31 @@ public class Delivery {
         boolean tokenRequired = !"false".equals(job.attribute("requiresAccessToken"));
         String accept = file.targetKey().endsWith(".ndjson") ? "application/fhir+ndjson" : "application/json";
         long started = System.nanoTime();
+        LineLengths lines = file.targetKey().endsWith(".ndjson") && lineLimit.active()
+                ? new LineLengths(lineLimit, file.targetKey()) : null;
         try (SourceFiles.Download in = files.open(source, URI.create(file.url()), tokenRequired,
                 auth.tokens(source.id()), accept);
-             Measured measured = new Measured(in, () -> jobs.keepLease(job))) {
-            target.put(file.targetKey(), measured, in.length(), contentType(file.targetKey()));
-            store.fileDelivered(file.id(), measured.bytes, measured.sha256());
+             Measured measured = new Measured(in, () -> jobs.keepLease(job), lines)) {
+            try {
+                target.put(file.targetKey(), measured, in.length(), contentType(file.targetKey()));
+            } catch (IOException | RuntimeException e) {
+                if (lines != null && lines.refusal() != null) {
+                    // whatever the target wrapped it in: the file is refused, not failed
+                    events.oversizedLines(job, file, 1, lineLimit.mode());
+                    throw new RefusedFileException(lines.refusal());
+                }
+                throw e;
+            }
+            String note = null;
+            if (lines != null) {
+                lines.finish();
+                note = lines.note();
+            }
+            store.fileDelivered(file.id(), measured.bytes, measured.sha256(), note);
+            if (note != null) {
+                LOG.warn("Job {}: {}: {}", job.id(), file.targetKey(), note);
+                events.oversizedLines(job, file, lines.oversizedLines(), lineLimit.mode());
+            }
             LOG.info("Job {}: delivered {} ({} bytes in {} ms) to {}", job.id(), file.targetKey(), measured.bytes,
                     (System.nanoTime() - started) / 1_000_000, target.kind());
             events.fileDelivered(job, file, measured.bytes, target.kind());
@@ -99,7 +122,11 @@ public class Delivery {
     }
 
     private static Exception preferred(Exception first, Exception later) {
-        return later instanceof org.healthexport.relay.http.FileUnavailableException f && f.isExpiredLink()
+        if (first instanceof RefusedFileException) {
+            return first; // final: fetching again gives the same bytes
+        }
+        return later instanceof RefusedFileException
+                || later instanceof org.healthexport.relay.http.FileUnavailableException f && f.isExpiredLink()
                 ? later : first;
     }
 
@@ -127,16 +154,21 @@ public class Delivery {
         return key.endsWith(".json") ? "application/json" : "application/octet-stream";
     }
 
-    /** Counts and hashes the bytes as the target reads them; keeps the job's lease alive on long files. */
+    /**
+     * Counts and hashes the bytes as the target reads them, and measures NDJSON lines when asked; keeps the job's
+     * lease alive on long files.
+     */
     static final class Measured extends FilterInputStream {
         private final MessageDigest digest = Hashes.sha256();
         private final Runnable keepLease;
+        private final LineLengths lines;
         private long bytes;
         private long lastRenewal = System.nanoTime();
 
-        Measured(InputStream in, Runnable keepLease) {
+        Measured(InputStream in, Runnable keepLease, LineLengths lines) {
             super(in);
             this.keepLease = keepLease;
+            this.lines = lines;
         }
 
         @Override
@@ -145,6 +177,9 @@ public class Delivery {
             if (b >= 0) {
                 digest.update((byte) b);
                 bytes++;
+                if (lines != null) {
+                    lines.update(new byte[] {(byte) b}, 0, 1);
+                }
             }
             return b;
         }
@@ -155,6 +190,9 @@ public class Delivery {
             if (n > 0) {
                 digest.update(buf, off, n);
                 bytes += n;
+                if (lines != null) {
+                    lines.update(buf, off, n);
+                }
                 if (System.nanoTime() - lastRenewal > LEASE_RENEWAL.toNanos()) {
                     lastRenewal = System.nanoTime();
                     keepLease.run();

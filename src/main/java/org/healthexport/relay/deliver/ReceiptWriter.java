@@ -35,6 +35,9 @@ public class ReceiptWriter {
             m.put("sourceUrl", Redaction.url(f.url()));
             m.put("bytes", f.bytes());
             m.put("sha256", f.sha256());
+            if (f.note() != null) {
+                m.put("note", f.note());
+            }
             return m;
         }).toList();
         return new Receipt(job.sourceId(), job.kind(), job.id(), job.vendorJobId(), job.vendorStatus(),

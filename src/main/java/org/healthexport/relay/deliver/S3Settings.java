@@ -2,6 +2,7 @@ package org.healthexport.relay.deliver;
 
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.RelayProperties;
+import org.healthexport.relay.http.OutboundTls;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -9,12 +10,16 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.SdkHttpConfigurationOption;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.utils.AttributeMap;
 
+import javax.net.ssl.TrustManager;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -91,7 +96,12 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
      * {@link S3Target} asks for them, so a store without flexible checksums works with {@code checksum=none}.
      */
     public S3ClientBuilder clientBuilder() {
-        return clientBuilder(false);
+        return clientBuilder(null);
+    }
+
+    /** The same, trusting what {@code tls} trusts (null: the JDK's default CAs). */
+    public S3ClientBuilder clientBuilder(OutboundTls tls) {
+        return clientBuilder(tls, false);
     }
 
     /**
@@ -99,12 +109,24 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
      * over plain HTTP (where SigV4 must sign the payload) they go aws-chunked, signed chunk by chunk as they are
      * sent, and the SDK does not retry them (the delivery is retried as a whole instead).
      */
-    public S3ClientBuilder streamingClientBuilder() {
-        return clientBuilder(true)
+    public S3ClientBuilder streamingClientBuilder(OutboundTls tls) {
+        return clientBuilder(tls, true)
                 .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
     }
 
-    private S3ClientBuilder clientBuilder(boolean chunked) {
+    private S3ClientBuilder clientBuilder(OutboundTls tls, boolean chunked) {
+        ApacheHttpClient.Builder apache = ApacheHttpClient.builder()
+                .maxConnections(Math.max(16, partBuffers * 2))
+                .connectionTimeout(Duration.ofSeconds(10))
+                .socketTimeout(Duration.ofMinutes(2));
+        SdkHttpClient.Builder<?> http = apache;
+        if (tls != null && tls.insecure()) {
+            // the SDK's own switch: no certificate check and no host name check
+            http = new TrustAllCertificates(apache);
+        } else if (tls != null && tls.trustManagers() != null) {
+            TrustManager[] trust = tls.trustManagers();
+            apache.tlsTrustManagersProvider(() -> trust);
+        }
         S3ClientBuilder builder = S3Client.builder()
                 .region(Region.of(region))
                 .credentialsProvider(credentials())
@@ -114,14 +136,20 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
                 .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(chunked).build())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .httpClientBuilder(ApacheHttpClient.builder()
-                        .maxConnections(Math.max(16, partBuffers * 2))
-                        .connectionTimeout(Duration.ofSeconds(10))
-                        .socketTimeout(Duration.ofMinutes(2)));
+                .httpClientBuilder(http);
         if (endpoint != null) {
             builder.endpointOverride(endpoint);
         }
         return builder;
+    }
+
+    private record TrustAllCertificates(ApacheHttpClient.Builder apache)
+            implements SdkHttpClient.Builder<TrustAllCertificates> {
+        @Override
+        public SdkHttpClient buildWithDefaults(AttributeMap serviceDefaults) {
+            return apache.buildWithDefaults(AttributeMap.builder()
+                    .put(SdkHttpConfigurationOption.TRUST_ALL_CERTIFICATES, true).build().merge(serviceDefaults));
+        }
     }
 
     private AwsCredentialsProvider credentials() {

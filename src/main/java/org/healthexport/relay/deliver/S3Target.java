@@ -66,8 +66,13 @@ public class S3Target implements DeliveryTarget {
     }
 
     public static S3Target create(S3Settings settings) {
+        return create(settings, null);
+    }
+
+    /** With the relay's outbound TLS trust ({@code relay.http.trust-store}, ...); null: the JDK's default CAs. */
+    public static S3Target create(S3Settings settings, org.healthexport.relay.http.OutboundTls tls) {
         LOG.info("Delivering to {}", settings);
-        return new S3Target(settings, settings.clientBuilder().build(), settings.streamingClientBuilder().build());
+        return new S3Target(settings, settings.clientBuilder(tls).build(), settings.streamingClientBuilder(tls).build());
     }
 
     S3Settings settings() {

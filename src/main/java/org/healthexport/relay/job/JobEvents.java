@@ -14,6 +14,9 @@ public interface JobEvents {
 
     default void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) { }
 
+    /** NDJSON lines over relay.download.max-line-bytes in a file; {@code mode}: report (delivered) or refuse. */
+    default void oversizedLines(ExportJob job, JobFile file, long lines, String mode) { }
+
     JobEvents NONE = new JobEvents() { };
 
     /** Tells every listener, in order. */
@@ -35,6 +38,11 @@ public interface JobEvents {
 
             @Override
             public void unknownStatus(ExportJob job) { listeners.forEach(l -> l.unknownStatus(job)); }
+
+            @Override
+            public void oversizedLines(ExportJob job, JobFile file, long lines, String mode) {
+                listeners.forEach(l -> l.oversizedLines(job, file, lines, mode));
+            }
 
             @Override
             public void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) {

@@ -4,7 +4,8 @@ import java.time.Instant;
 
 /**
  * A file a job must deliver: where it comes from, the key it lands under, and, once delivered, what landed.
- * {@code group} is the manifest list it came from (output, error, deleted) or a kind's own (entity, bundle).
+ * {@code group} is the manifest list it came from (output, error, deleted) or a kind's own (entity, bundle);
+ * {@code note} says what the delivery noticed about the bytes (NDJSON lines over the limit), for the receipt.
  */
 public record JobFile(
         long id,
@@ -16,7 +17,8 @@ public record JobFile(
         String targetKey,
         Long bytes,
         String sha256,
-        Instant deliveredAt) {
+        Instant deliveredAt,
+        String note) {
 
     public boolean isDelivered() {
         return deliveredAt != null;
@@ -24,6 +26,6 @@ public record JobFile(
 
     /** A file not stored yet: the store gives it its id. */
     public static JobFile planned(int seq, String group, String type, String url, String targetKey) {
-        return new JobFile(0, null, seq, group, type, url, targetKey, null, null, null);
+        return new JobFile(0, null, seq, group, type, url, targetKey, null, null, null, null);
     }
 }

@@ -8,7 +8,9 @@ import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.http.Backoff;
 import org.healthexport.relay.http.FileUnavailableException;
+import org.healthexport.relay.http.RefusedFileException;
 import org.healthexport.relay.http.RetryAfter;
+import org.healthexport.relay.http.TlsFailures;
 import org.healthexport.relay.http.UrlPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -262,7 +264,8 @@ public class JobLifecycle {
             LOG.warn("Job {}: lease lost to another relay; dropping this relay's work on it", job.id());
         } else if (error instanceof AuthException auth && auth.isPermanent()) {
             fail(current, auth.getMessage());
-        } else if (error instanceof UrlPolicy.RefusedUrlException || error instanceof ConfigurationException) {
+        } else if (error instanceof UrlPolicy.RefusedUrlException || error instanceof ConfigurationException
+                || error instanceof RefusedFileException) {
             fail(current, error.getMessage());
         } else if (error instanceof FileUnavailableException file && file.isExpiredLink()) {
             refreshLinks(current, file.getMessage());
@@ -289,7 +292,13 @@ public class JobLifecycle {
 
     static String describe(Throwable error) {
         String message = error.getMessage();
-        String text = error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        String plain = error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        // a TLS failure in words first (kept whole by the cut below), then what was being called when it is
+        // wrapped (a token endpoint, an S3 upload)
+        String text = TlsFailures.describe(error)
+                .map(tls -> error instanceof javax.net.ssl.SSLException || message == null ? tls
+                        : tls + "; during: " + message)
+                .orElse(plain);
         return text.length() > 500 ? text.substring(0, 500) + "…" : text;
     }
 

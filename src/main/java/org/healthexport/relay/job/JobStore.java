@@ -340,7 +340,7 @@ public class JobStore {
                     files.add(new JobFile(rs.getLong("id"), rs.getString("job_id"), rs.getInt("seq"),
                             rs.getString("file_group"), rs.getString("type"), rs.getString("url"),
                             rs.getString("target_key"), (Long) rs.getObject("bytes", Long.class),
-                            rs.getString("sha256"), instant(rs, "delivered_at")));
+                            rs.getString("sha256"), instant(rs, "delivered_at"), rs.getString("note")));
                 }
             }
         } catch (SQLException e) {
@@ -350,8 +350,13 @@ public class JobStore {
     }
 
     public void fileDelivered(long fileId, long bytes, String sha256) {
-        execute("UPDATE job_file SET bytes = ?, sha256 = ?, delivered_at = ? WHERE id = ?", bytes, sha256, now(),
-                fileId);
+        fileDelivered(fileId, bytes, sha256, null);
+    }
+
+    /** {@code note}: what the delivery noticed about the bytes (for the receipt), or null. */
+    public void fileDelivered(long fileId, long bytes, String sha256, String note) {
+        execute("UPDATE job_file SET bytes = ?, sha256 = ?, note = ?, delivered_at = ? WHERE id = ?", bytes, sha256,
+                note, now(), fileId);
     }
 
     public void recordDelivery(String jobId, String targetKind, String receiptKey, int files, long bytes) {

@@ -99,6 +99,12 @@ public class RelayMetrics implements JobEvents {
         registry.counter("relay_unknown_status_total", "kind", job.kind()).increment();
     }
 
+    /** relay_oversized_lines_total{kind,mode}: NDJSON lines over relay.download.max-line-bytes (mode report or refuse). */
+    @Override
+    public void oversizedLines(ExportJob job, JobFile file, long lines, String mode) {
+        registry.counter("relay_oversized_lines_total", "kind", job.kind(), "mode", mode).increment(lines);
+    }
+
     @Override
     public void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) {
         Counter.builder("relay_files_delivered_total").tag("target", targetKind).register(registry).increment();

@@ -59,6 +59,7 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile String staticToken;
     private volatile boolean oauth;
     private volatile String extraOutputUrl;
+    private final Map<String, byte[]> extraFiles = new java.util.concurrent.ConcurrentSkipListMap<>();
     private volatile java.time.Duration slowStatus;
 
     public FhirBulkSandbox(String host, int port) {
@@ -112,6 +113,9 @@ public class FhirBulkSandbox extends SandboxServer {
     public void slowStatusOnce(java.time.Duration delay) { this.slowStatus = delay; }
     /** Lists one more output file at this URL in every manifest (null: none), e.g. one on a foreign host. */
     public void extraOutputUrl(String url) { this.extraOutputUrl = url; }
+    /** Lists one more Patient output file with exactly these bytes in every manifest (over-long lines, bad UTF-8). */
+    public void addOutputFile(String name, byte[] content) { extraFiles.put(name, content.clone()); }
+    public void clearOutputFiles() { extraFiles.clear(); }
     public void queueKickoffFault(Fault fault) { kickoffFaults.add(fault); }
     /** The next {@code times} requests for this file name answer {@code code}. */
     public void failFile(String name, int code, int times) { fileFaults.put(name + "#" + code, times); }
@@ -129,6 +133,14 @@ public class FhirBulkSandbox extends SandboxServer {
     public int tokensIssued() { return issued.get(); }
     public List<RecordedRequest> storageRequests() { return storage.requests(); }
     private final AtomicInteger issued = new AtomicInteger();
+
+    /** HTTPS for the Bulk Data server and its "presigned" storage alike. */
+    @Override
+    public FhirBulkSandbox tls(javax.net.ssl.SSLContext context) {
+        super.tls(context);
+        storage.tls(context);
+        return this;
+    }
 
     @Override
     protected void doStart() throws IOException {
@@ -257,6 +269,9 @@ public class FhirBulkSandbox extends SandboxServer {
         for (int i = 1; i <= smallFiles; i++) {
             output.add("{\"type\":\"Observation\",\"url\":\"" + files + "Small-" + i + ".ndjson\"}");
         }
+        for (String name : extraFiles.keySet()) {
+            output.add("{\"type\":\"Patient\",\"url\":\"" + files + name + "\"}");
+        }
         if (extraOutputUrl != null) {
             output.add("{\"type\":\"Patient\",\"url\":\"" + extraOutputUrl + "\"}");
         }
@@ -324,6 +339,10 @@ public class FhirBulkSandbox extends SandboxServer {
 
     /** The exact bytes of a sandbox file, the same for every job: tests compare deliveries with them. */
     public byte[] content(String name) {
+        byte[] extra = extraFiles.get(name);
+        if (extra != null) {
+            return extra.clone();
+        }
         return switch (name) {
             case "Patient-1.ndjson" -> SandboxData.patients(patients);
             case "Observation-1.ndjson" -> bigFileBytes > 0 ? null : SandboxData.observations(patients, 0);

@@ -2,13 +2,21 @@ package org.healthexport.relay.sandbox;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import org.apache.camel.support.service.ServiceSupport;
 
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -16,8 +24,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * A real HTTP server (the JDK's) that a vendor sandbox runs on: it records every request so tests can check
- * what the relay sent where, and stops with the Camel context.
+ * A real HTTP server (the JDK's; HTTPS when given a TLS context) that a vendor sandbox runs on: it records every
+ * request so tests can check what the relay sent where, and stops with the Camel context.
  */
 public abstract class SandboxServer extends ServiceSupport {
     private final String host;
@@ -26,6 +34,7 @@ public abstract class SandboxServer extends ServiceSupport {
     private HttpServer server;
     private ExecutorService executor;
     private volatile boolean recording = true;
+    private SSLContext tls;
 
     protected SandboxServer(String host, int port) {
         this.host = host;
@@ -40,9 +49,36 @@ public abstract class SandboxServer extends ServiceSupport {
         }
     }
 
+    /** Serves HTTPS with this context instead of HTTP (tests of the relay's certificate checks); before start. */
+    public SandboxServer tls(SSLContext context) {
+        this.tls = context;
+        return this;
+    }
+
+    /** A server-side TLS context from a key store holding the sandbox's key and certificate. */
+    public static SSLContext serverTls(Path keyStore, String password, String type) {
+        try (InputStream in = Files.newInputStream(keyStore)) {
+            KeyStore store = KeyStore.getInstance(type);
+            store.load(in, password == null ? null : password.toCharArray());
+            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            keys.init(store, password == null ? null : password.toCharArray());
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keys.getKeyManagers(), null, null);
+            return context;
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("Sandbox key store " + keyStore + " unusable: " + e.getMessage(), e);
+        }
+    }
+
     @Override
     protected void doStart() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(host, requestedPort), 200);
+        if (tls != null) {
+            HttpsServer https = HttpsServer.create(new InetSocketAddress(host, requestedPort), 200);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            server = https;
+        } else {
+            server = HttpServer.create(new InetSocketAddress(host, requestedPort), 200);
+        }
         executor = Executors.newFixedThreadPool(16, r -> {
             Thread t = new Thread(r, getClass().getSimpleName());
             t.setDaemon(true);
@@ -66,7 +102,7 @@ public abstract class SandboxServer extends ServiceSupport {
     }
 
     public String baseUrl() {
-        return "http://" + host + ":" + port();
+        return (tls != null ? "https://" : "http://") + host + ":" + port();
     }
 
     public List<RecordedRequest> requests() {

@@ -26,6 +26,8 @@ public final class S3ProxyServer implements AutoCloseable {
     private final boolean authenticated;
     private S3Proxy proxy;
     private int port;
+    private Path keyStore;
+    private String keyStorePassword;
 
     private S3ProxyServer(BlobStore store, boolean authenticated) {
         this.store = store;
@@ -49,10 +51,23 @@ public final class S3ProxyServer implements AutoCloseable {
         return start("transient", null, true, 0);
     }
 
+    /** HTTPS only, with the key and certificate of this PKCS12 store (TLS tests). */
+    public static S3ProxyServer startHttps(Path keyStore, String password) throws Exception {
+        Properties props = new Properties();
+        props.setProperty("jclouds.identity", ACCESS_KEY);
+        props.setProperty("jclouds.credential", SECRET_KEY);
+        S3ProxyServer server = new S3ProxyServer(BlobStores.create("transient", props), true);
+        server.keyStore = keyStore;
+        server.keyStorePassword = password;
+        server.restart();
+        return server;
+    }
+
     public synchronized void restart() throws Exception {
-        S3Proxy.Builder builder = S3Proxy.builder().blobStore(store)
-                .endpoint(URI.create("http://127.0.0.1:" + port))
-                .stopTimeout(0);
+        S3Proxy.Builder builder = S3Proxy.builder().blobStore(store).stopTimeout(0);
+        builder = keyStore == null ? builder.endpoint(URI.create("http://127.0.0.1:" + port))
+                : builder.secureEndpoint(URI.create("https://127.0.0.1:" + port))
+                        .keyStore(keyStore.toString(), keyStorePassword);
         builder = authenticated ? builder.awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 : builder.awsAuthentication(AuthenticationType.NONE, null, null);
         proxy = builder.build();
@@ -61,7 +76,7 @@ public final class S3ProxyServer implements AutoCloseable {
         while (!"STARTED".equals(proxy.getState()) && System.currentTimeMillis() < until) {
             Thread.sleep(10);
         }
-        port = proxy.getPort();
+        port = keyStore == null ? proxy.getPort() : proxy.getSecurePort();
     }
 
     public synchronized void stop() throws Exception {
@@ -69,7 +84,7 @@ public final class S3ProxyServer implements AutoCloseable {
     }
 
     public URI endpoint() {
-        return URI.create("http://127.0.0.1:" + port);
+        return URI.create((keyStore == null ? "http" : "https") + "://127.0.0.1:" + port);
     }
 
     public int port() {

@@ -265,7 +265,7 @@ class S3TargetTest {
             }
         };
         return new S3Target(settings, recording(settings.clientBuilder(), recorder),
-                recording(settings.streamingClientBuilder(), recorder));
+                recording(settings.streamingClientBuilder(null), recorder));
     }
 
     /** Adds the interceptor to the builder's own override configuration (which a new one would replace). */

@@ -11,7 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FhirBulkStatusNumbersTest {
 
     static JobFile known(int seq, String type, String url, String key) {
-        return new JobFile(seq, "j", seq, "output", type, url, key, null, null, null);
+        return new JobFile(seq, "j", seq, "output", type, url, key, null, null, null, null);
     }
 
     @Test
