@@ -62,21 +62,33 @@ public final class LineLengths {
         if (limit <= 0) {
             return;
         }
+        // Only newlines are looked at byte by byte; lengths are added up between them (this runs over every
+        // byte of every NDJSON file, so the loop stays as small as possible).
         int end = off + len;
+        int start = off;
         for (int i = off; i < end; i++) {
             if (buf[i] == '\n') {
+                current += i - start;
+                checkCurrent();
                 endLine();
-            } else if (++current > limit && !currentOversized) {
-                currentOversized = true;
-                oversized++;
-                if (firstOversizedLine == 0) {
-                    firstOversizedLine = line;
-                }
-                if (refuse) {
-                    refusal = "Refused " + file + ": line " + line + " is longer than " + limit + " bytes"
-                            + " (relay.download.max-line-bytes; relay.download.oversized-lines=refuse)";
-                    throw new RefusedFileException(refusal);
-                }
+                start = i + 1;
+            }
+        }
+        current += end - start;
+        checkCurrent();
+    }
+
+    private void checkCurrent() throws RefusedFileException {
+        if (current > limit && !currentOversized) {
+            currentOversized = true;
+            oversized++;
+            if (firstOversizedLine == 0) {
+                firstOversizedLine = line;
+            }
+            if (refuse) {
+                refusal = "Refused " + file + ": line " + line + " is longer than " + limit + " bytes"
+                        + " (relay.download.max-line-bytes; relay.download.oversized-lines=refuse)";
+                throw new RefusedFileException(refusal);
             }
         }
     }
