@@ -34,7 +34,11 @@ public class JobLifecycle {
     private final Duration lease;
     private final int batchSize;
     private final JobEvents events;
-    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    /** The jobs this relay's workers hold (claimed, not finished). */
+    private final java.util.Set<String> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Set when a store call failed: some of this relay's leases may be held by no worker (see claimDue). */
+    private volatile boolean leasesInDoubt;
+    private volatile boolean storeUnavailable;
     private final java.util.Map<String, Backoff> backoffs = new java.util.concurrent.ConcurrentHashMap<>();
 
     public JobLifecycle(JobStore store, Sources sources, String owner, Duration lease, int batchSize,
@@ -65,12 +69,34 @@ public class JobLifecycle {
      * claimed job never waits in a queue while its lease runs out.
      */
     public List<ExportJob> claimDue() {
-        int room = batchSize - inFlight.get();
+        int room = batchSize - inFlight.size();
         if (room <= 0) {
             return List.of();
         }
-        List<ExportJob> claimed = store.claimDue(owner, lease, room);
-        inFlight.addAndGet(claimed.size());
+        List<ExportJob> claimed;
+        try {
+            if (leasesInDoubt) {
+                leasesInDoubt = false;
+                int released = store.releaseAllExcept(owner, List.copyOf(inFlight));
+                if (released > 0) {
+                    LOG.info("Handed back {} lease(s) no worker of {} holds (left by the store outage)", released, owner);
+                }
+            }
+            claimed = store.claimDue(owner, lease, room);
+        } catch (StoreException e) {
+            // a database restart: nothing is claimed until it answers; one line when it goes, one when it is back
+            leasesInDoubt = true;
+            if (!storeUnavailable) {
+                storeUnavailable = true;
+                LOG.warn("Job store unavailable, claiming paused until it answers: {}", describe(e.getCause() == null ? e : e.getCause()));
+            }
+            return List.of();
+        }
+        if (storeUnavailable) {
+            storeUnavailable = false;
+            LOG.info("Job store answers again, claiming resumed");
+        }
+        claimed.forEach(job -> inFlight.add(job.id()));
         events.claimed(claimed.size());
         return claimed;
     }
@@ -92,14 +118,14 @@ public class JobLifecycle {
 
     /** Work route, when done with a claimed job (whatever the outcome). */
     public void finished(@ExchangeProperty("job") ExportJob job) {
-        inFlight.decrementAndGet();
+        inFlight.remove(job.id());
         for (String key : new String[] {"jobId", "jobSource", "jobKind", "jobVendorRequestId"}) {
             org.slf4j.MDC.remove(key);
         }
     }
 
     public int inFlight() {
-        return inFlight.get();
+        return inFlight.size();
     }
 
     /** Extends the lease of a job in a long step (a large delivery). */
@@ -257,6 +283,17 @@ public class JobLifecycle {
             LOG.error("Step failed outside any job: {}", error.toString());
             return;
         }
+        try {
+            handle(job, error);
+        } catch (StoreException storeDown) {
+            // the step's outcome cannot be recorded: the job keeps its lease until claimDue hands it back
+            leasesInDoubt = true;
+            LOG.warn("Job {} of source {}: step failed ({}) and the job store is unavailable ({}); the job is taken up "
+                    + "again once the store answers", job.id(), job.sourceId(), describe(error), describe(storeDown));
+        }
+    }
+
+    private void handle(ExportJob job, Exception error) {
         ExportJob current = store.find(job.id()).orElse(job);
         if (error instanceof LeaseLostException) {
             LOG.warn("Job {}: lease lost to another relay; dropping this relay's work on it", job.id());

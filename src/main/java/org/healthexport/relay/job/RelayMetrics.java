@@ -37,7 +37,12 @@ public class RelayMetrics implements JobEvents {
 
     /** Re-reads the counts by state from the store (called on a timer: the store is shared by all replicas). */
     public void refresh() {
-        Map<JobState, Map<String, Long>> counts = store.countByStateAndKind();
+        Map<JobState, Map<String, Long>> counts;
+        try {
+            counts = store.countByStateAndKind();
+        } catch (StoreException e) {
+            return; // the store is away (readiness says so): the gauges keep their last values
+        }
         for (JobState s : JobState.values()) {
             Map<String, Long> kinds = counts.getOrDefault(s, Map.of());
             byState.get(s).set(kinds.values().stream().mapToLong(Long::longValue).sum());
