@@ -110,6 +110,7 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("relayProperties", props);
 
         HikariDataSource dataSource = dataSource(props);
+        registry.bind("jobStoreDataSource", dataSource); // its pool state, for tests and diagnostics
         Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
         JobStore store = new JobStore(dataSource, clock);
         registry.bind("jobStore", store);
