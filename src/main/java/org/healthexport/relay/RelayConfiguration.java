@@ -20,6 +20,7 @@ import org.healthexport.relay.deliver.DeliveryTargets;
 import org.healthexport.relay.deliver.KeyLayout;
 import org.healthexport.relay.deliver.ReceiptWriter;
 import org.healthexport.relay.http.SourceFiles;
+import org.healthexport.relay.http.VendorRequestIds;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.RelayMetrics;
@@ -157,6 +158,9 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("sourceAuth", auth);
         SourceFiles files = new SourceFiles(http, props.getDuration("relay.http.read-timeout", Duration.ofMinutes(5)),
                 props.getLong("relay.download.max-inflate-ratio", 200));
+        VendorRequestIds requestIds = VendorRequestIds.parse(props.get("relay.http.request-id-headers", null));
+        files.requestIds(requestIds);
+        registry.bind("vendorRequestIds", requestIds);
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events));
