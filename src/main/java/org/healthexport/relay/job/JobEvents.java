@@ -12,6 +12,9 @@ public interface JobEvents {
 
     default void unknownStatus(ExportJob job) { }
 
+    /** A fault or refusal (a {@link FaultLine.Fault} label: rate-limited, transient, fatal, ...). */
+    default void fault(ExportJob job, String fault) { }
+
     default void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) { }
 
     JobEvents NONE = new JobEvents() { };
@@ -35,6 +38,9 @@ public interface JobEvents {
 
             @Override
             public void unknownStatus(ExportJob job) { listeners.forEach(l -> l.unknownStatus(job)); }
+
+            @Override
+            public void fault(ExportJob job, String fault) { listeners.forEach(l -> l.fault(job, fault)); }
 
             @Override
             public void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) {

@@ -74,6 +74,9 @@ public class RelayMetrics implements JobEvents {
         }
         registry.counter("relay_retries_total", "kind", kind);
         registry.counter("relay_unknown_status_total", "kind", kind);
+        for (FaultLine.Fault fault : FaultLine.Fault.values()) {
+            registry.counter("relay_faults_total", "kind", kind, "fault", fault.label());
+        }
     }
 
     @Override
@@ -102,6 +105,12 @@ public class RelayMetrics implements JobEvents {
     @Override
     public void unknownStatus(ExportJob job) {
         registry.counter("relay_unknown_status_total", "kind", job.kind()).increment();
+    }
+
+    /** relay_faults_total{kind,fault}: every fault and refusal, as its job.fault log line names it. */
+    @Override
+    public void fault(ExportJob job, String fault) {
+        registry.counter("relay_faults_total", "kind", job.kind(), "fault", fault).increment();
     }
 
     @Override
