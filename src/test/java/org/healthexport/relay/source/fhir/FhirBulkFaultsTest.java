@@ -281,6 +281,32 @@ class FhirBulkFaultsTest {
     }
 
     @Test
+    void anUnavailableTargetIsATargetFaultAndTheJobDeliversOnceItIsBack() throws IOException {
+        // the source's folder is a plain file: the folder target cannot create any job folder under it
+        Path folder = OUTBOX.resolve("bulk");
+        if (Files.exists(folder)) {
+            Files.move(folder, OUTBOX.resolve("bulk-before-" + System.nanoTime()));
+        }
+        Files.createDirectories(OUTBOX);
+        Files.writeString(folder, "not a folder");
+        double before = faultCount("target-failed");
+        ExportJob job;
+        try {
+            job = awaitLastError(kickOff("bulk"), "Target file failed");
+            assertThat(store.get(job.id()).state()).isEqualTo(JobState.DELIVERING);
+            ExportJob failing = job;
+            await().atMost(Duration.ofSeconds(10)).until(() -> !faultLines(failing).isEmpty());
+            assertThat(faultLines(job).get(0)).contains(" fault=target-failed status=- requestId=- ")
+                    .contains(" state=DELIVERING ");
+        } finally {
+            Files.delete(folder);
+        }
+        awaitState(job, JobState.DELIVERED);
+        assertThat(faultLines(job)).allSatisfy(line -> assertThat(line).contains(" fault=target-failed "));
+        assertThat(faultCount("target-failed") - before).isEqualTo(faultLines(job).size());
+    }
+
+    @Test
     void sinceAutoSendsTheTransactionTimeOfTheLastDeliveredExport() {
         ExportJob first = awaitState(kickOff("incr"), JobState.DELIVERED);
         ExportJob second = awaitState(kickOff("incr"), JobState.DELIVERED);
