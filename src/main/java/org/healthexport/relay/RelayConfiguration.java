@@ -22,6 +22,7 @@ import org.healthexport.relay.deliver.KeyLayout;
 import org.healthexport.relay.deliver.ReceiptWriter;
 import org.healthexport.relay.http.OutboundTls;
 import org.healthexport.relay.http.SourceFiles;
+import org.healthexport.relay.http.VendorRequestIds;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.RelayMetrics;
@@ -114,6 +115,7 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("relayProperties", props);
 
         HikariDataSource dataSource = dataSource(props);
+        registry.bind("jobStoreDataSource", dataSource); // its pool state, for tests and diagnostics
         Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
         JobStore store = new JobStore(dataSource, clock);
         registry.bind("jobStore", store);
@@ -173,6 +175,9 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("sourceAuth", auth);
         SourceFiles files = new SourceFiles(http, props.getDuration("relay.http.read-timeout", Duration.ofMinutes(5)),
                 props.getLong("relay.download.max-inflate-ratio", 200));
+        VendorRequestIds requestIds = VendorRequestIds.parse(props.get("relay.http.request-id-headers", null));
+        files.requestIds(requestIds);
+        registry.bind("vendorRequestIds", requestIds);
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,

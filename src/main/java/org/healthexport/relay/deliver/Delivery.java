@@ -86,7 +86,7 @@ public class Delivery {
                     events.oversizedLines(job, file, 1, lineLimit.mode());
                     throw new RefusedFileException(lines.refusal());
                 }
-                throw e;
+                throw sourceOrTarget(e);
             }
             String note = null;
             if (lines != null) {
@@ -104,9 +104,28 @@ public class Delivery {
         }
     }
 
-    /** Split step: a file that failed is remembered; the other files of the job go on. */
+    /**
+     * The target reads the source's stream, so a put fails for either side: a source failure (tagged by
+     * {@link Measured}) or a lost lease stays what it is, anything else is the target's.
+     */
+    private IOException sourceOrTarget(Exception e) throws IOException {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.healthexport.relay.http.FileUnavailableException source) {
+                throw source;
+            }
+            if (t instanceof org.healthexport.relay.job.LeaseLostException lost) {
+                throw lost;
+            }
+        }
+        return new TargetFailedException(target.kind(), e);
+    }
+
+    /**
+     * Split step: a file that failed is remembered; the other files of the job go on. The job's one fault line
+     * comes from the error handler once the split is over (only at debug level here, per file).
+     */
     public void fileFailed(ExportJob job, JobFile file, Exception error) {
-        LOG.warn("Job {}: file {} not delivered: {}", job.id(), file.targetKey(), error.toString());
+        LOG.debug("Job {}: file {} not delivered: {}", job.id(), file.targetKey(), error.toString());
         failures.merge(job.id(), error, (first, later) -> preferred(first, later));
     }
 
@@ -139,7 +158,12 @@ public class Delivery {
         }
         String folder = KeyLayout.folderOf(job, source);
         ReceiptWriter.Receipt receipt = receipts.receipt(job, all, target.kind(), store.now(), Map.of());
-        String key = receipts.write(target, folder, receipt);
+        String key;
+        try {
+            key = receipts.write(target, folder, receipt);
+        } catch (IOException | RuntimeException e) {
+            throw new TargetFailedException(target.kind(), e);
+        }
         store.recordDelivery(job.id(), target.kind(), key, all.size(),
                 all.stream().mapToLong(f -> f.bytes() == null ? 0 : f.bytes()).sum());
         LOG.info("Job {} of source {} delivered: {} files, receipt at {}", job.id(), job.sourceId(), all.size(),
@@ -173,20 +197,27 @@ public class Delivery {
 
         @Override
         public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                digest.update((byte) b);
-                bytes++;
-                if (lines != null) {
-                    lines.update(new byte[] {(byte) b}, 0, 1);
-                }
+            byte[] one = new byte[1];
+            int n;
+            while ((n = read(one, 0, 1)) == 0) {
+                // a stream may answer 0 bytes; a single-byte read waits for one
             }
-            return b;
+            return n < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
         public int read(byte[] buf, int off, int len) throws IOException {
-            int n = super.read(buf, off, len);
+            int n;
+            try {
+                n = super.read(buf, off, len);
+            } catch (org.healthexport.relay.http.FileUnavailableException e) {
+                throw e;
+            } catch (IOException e) {
+                // the source's side of the transfer: not the target's fault, whatever the target wraps it in
+                throw new org.healthexport.relay.http.FileUnavailableException("Source file cut after " + bytes
+                        + " bytes: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": "
+                        + e.getMessage()), 0);
+            }
             if (n > 0) {
                 digest.update(buf, off, n);
                 bytes += n;

@@ -6,10 +6,22 @@ package org.healthexport.relay.http;
  */
 public class FileUnavailableException extends java.io.IOException {
     private final int httpCode;
+    private final String requestId;
 
     public FileUnavailableException(String message, int httpCode) {
+        this(message, httpCode, null);
+    }
+
+    /** {@code httpCode} 0: no answer (the connection failed or was cut mid-file); {@code requestId}: the answer's. */
+    public FileUnavailableException(String message, int httpCode, String requestId) {
         super(message);
         this.httpCode = httpCode;
+        this.requestId = requestId;
+    }
+
+    /** The server's request id of the failing answer (see {@link VendorRequestIds}), or null. */
+    public String requestId() {
+        return requestId;
     }
 
     public int httpCode() {

@@ -21,6 +21,7 @@ import java.util.zip.GZIPInputStream;
  * decoded with a limit on the inflated size.
  */
 public class SourceFiles {
+    private volatile VendorRequestIds requestIds = VendorRequestIds.defaults();
     private static final int MAX_REDIRECTS = 5;
     private final HttpClient http;
     private final Duration timeout;
@@ -38,6 +39,12 @@ public class SourceFiles {
      * Lets a kind add its own headers to the requests that carry its source's token (eHealth's {@code api-key}):
      * they go where the token goes (the source's origin), never to a redirect target.
      */
+    /** Which response headers name the server's request id of a failing file answer. */
+    public SourceFiles requestIds(VendorRequestIds ids) {
+        this.requestIds = ids;
+        return this;
+    }
+
     public void addTokenHeaders(String sourceId, java.util.function.Supplier<java.util.Map<String, String>> headers) {
         tokenHeaders.put(sourceId, headers);
     }
@@ -72,7 +79,8 @@ public class SourceFiles {
         int code = response.statusCode();
         if (code != 200) {
             drain(response);
-            throw new FileUnavailableException("GET " + safe(current) + " answered " + code, code);
+            throw new FileUnavailableException("GET " + safe(current) + " answered " + code, code,
+                    requestIds.from(response.headers()));
         }
         InputStream body = response.body();
         boolean gzip = response.headers().firstValue("Content-Encoding")

@@ -32,6 +32,13 @@ public record ExportJob(
         attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
     }
 
+    /** The same job as known after a vendor answer carrying this request id (stored with the job's next change). */
+    public ExportJob withRequestId(String vendorRequestId) {
+        return new ExportJob(id, sourceId, kind, vendorJobId, statusUrl, state, vendorStatus, progress, nextPollAt,
+                deadlineAt, attempts, lastError, vendorRequestId, transactionTime, expiresAt, requestUrl, attributes,
+                createdAt, updatedAt);
+    }
+
     public String attribute(String name) {
         return attributes.get(name);
     }

@@ -12,6 +12,9 @@ public interface JobEvents {
 
     default void unknownStatus(ExportJob job) { }
 
+    /** A fault or refusal (a {@link FaultLine.Fault} label: rate-limited, transient, fatal, ...). */
+    default void fault(ExportJob job, String fault) { }
+
     default void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) { }
 
     /** NDJSON lines over relay.download.max-line-bytes in a file; {@code mode}: report (delivered) or refuse. */
@@ -42,6 +45,11 @@ public interface JobEvents {
             @Override
             public void oversizedLines(ExportJob job, JobFile file, long lines, String mode) {
                 listeners.forEach(l -> l.oversizedLines(job, file, lines, mode));
+            }
+
+            @Override
+            public void fault(ExportJob job, String fault) {
+                listeners.forEach(l -> l.fault(job, fault));
             }
 
             @Override

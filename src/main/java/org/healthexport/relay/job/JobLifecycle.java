@@ -7,8 +7,11 @@ import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.http.Backoff;
+import org.healthexport.relay.deliver.TargetFailedException;
 import org.healthexport.relay.http.FileUnavailableException;
 import org.healthexport.relay.http.RefusedFileException;
+import org.healthexport.relay.http.MalformedAnswerException;
+import org.healthexport.relay.job.FaultLine.Fault;
 import org.healthexport.relay.http.RetryAfter;
 import org.healthexport.relay.http.TlsFailures;
 import org.healthexport.relay.http.UrlPolicy;
@@ -27,6 +30,8 @@ import java.util.Optional;
  */
 public class JobLifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(JobLifecycle.class);
+    /** The job.fault lines, under their own logger name so they can be routed or filtered apart. */
+    private static final Logger FAULTS = LoggerFactory.getLogger(FaultLine.class);
     /** How often an expired file link may be answered by fetching a fresh manifest before the job is EXPIRED. */
     static final int MAX_LINK_REFRESHES = 3;
 
@@ -36,7 +41,11 @@ public class JobLifecycle {
     private final Duration lease;
     private final int batchSize;
     private final JobEvents events;
-    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    /** The jobs this relay's workers hold (claimed, not finished). */
+    private final java.util.Set<String> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Set when a store call failed: some of this relay's leases may be held by no worker (see claimDue). */
+    private volatile boolean leasesInDoubt;
+    private volatile boolean storeUnavailable;
     private final java.util.Map<String, Backoff> backoffs = new java.util.concurrent.ConcurrentHashMap<>();
 
     public JobLifecycle(JobStore store, Sources sources, String owner, Duration lease, int batchSize,
@@ -67,12 +76,34 @@ public class JobLifecycle {
      * claimed job never waits in a queue while its lease runs out.
      */
     public List<ExportJob> claimDue() {
-        int room = batchSize - inFlight.get();
+        int room = batchSize - inFlight.size();
         if (room <= 0) {
             return List.of();
         }
-        List<ExportJob> claimed = store.claimDue(owner, lease, room);
-        inFlight.addAndGet(claimed.size());
+        List<ExportJob> claimed;
+        try {
+            if (leasesInDoubt) {
+                leasesInDoubt = false;
+                int released = store.releaseAllExcept(owner, List.copyOf(inFlight));
+                if (released > 0) {
+                    LOG.info("Handed back {} lease(s) no worker of {} holds (left by the store outage)", released, owner);
+                }
+            }
+            claimed = store.claimDue(owner, lease, room);
+        } catch (StoreException e) {
+            // a database restart: nothing is claimed until it answers; one line when it goes, one when it is back
+            leasesInDoubt = true;
+            if (!storeUnavailable) {
+                storeUnavailable = true;
+                LOG.warn("Job store unavailable, claiming paused until it answers: {}", describe(e.getCause() == null ? e : e.getCause()));
+            }
+            return List.of();
+        }
+        if (storeUnavailable) {
+            storeUnavailable = false;
+            LOG.info("Job store answers again, claiming resumed");
+        }
+        claimed.forEach(job -> inFlight.add(job.id()));
         events.claimed(claimed.size());
         return claimed;
     }
@@ -94,14 +125,14 @@ public class JobLifecycle {
 
     /** Work route, when done with a claimed job (whatever the outcome). */
     public void finished(@ExchangeProperty("job") ExportJob job) {
-        inFlight.decrementAndGet();
+        inFlight.remove(job.id());
         for (String key : new String[] {"jobId", "jobSource", "jobKind", "jobVendorRequestId"}) {
             org.slf4j.MDC.remove(key);
         }
     }
 
     public int inFlight() {
-        return inFlight.get();
+        return inFlight.size();
     }
 
     /** Extends the lease of a job in a long step (a large delivery). */
@@ -143,7 +174,7 @@ public class JobLifecycle {
      */
     public ExportJob waitTurn(ExportJob job, String reason, Duration wait) {
         if (pastDeadline(job)) {
-            return fail(job, "Deadline passed; " + reason);
+            return end(job, JobState.FAILED, "Deadline passed; " + reason);
         }
         return transition(job, JobUpdate.keepState().vendorStatus("kick-off queued").lastError(reason)
                 .nextPollAt(store.now().plus(wait)));
@@ -158,7 +189,7 @@ public class JobLifecycle {
     /** Same as {@link #inProgress} for kinds whose progress and status are in the body. */
     public ExportJob stillRunning(ExportJob job, String retryAfter, String progress, String vendorStatus) {
         if (pastDeadline(job)) {
-            return fail(job, "Deadline passed while the export was still " + vendorStatus);
+            return end(job, JobState.FAILED, "Deadline passed while the export was still " + vendorStatus);
         }
         Backoff backoff = backoff(job);
         Duration wait = backoff.next(RetryAfter.parse(retryAfter, store.now()), job.attempts());
@@ -173,12 +204,23 @@ public class JobLifecycle {
     /** 429 or a transient error: wait (Retry-After when given), count the attempt, keep the state. */
     public ExportJob retryLater(@ExchangeProperty("job") ExportJob job, @Header("Retry-After") String retryAfter,
                                 String reason) {
+        return retry(job, retryAfter, Fault.TRANSIENT, null, job.requestId(), reason);
+    }
+
+    /** The same for an error answer of the source, with its HTTP code (429: rate-limited, else transient). */
+    public ExportJob retryAnswer(ExportJob job, String retryAfter, Integer status, String reason) {
+        return retry(job, retryAfter, status != null && status == 429 ? Fault.RATE_LIMITED : Fault.TRANSIENT, status,
+                job.requestId(), reason);
+    }
+
+    private ExportJob retry(ExportJob job, String retryAfter, Fault fault, Integer status, String requestId,
+                            String reason) {
         if (pastDeadline(job)) {
-            return fail(job, "Deadline passed; last error: " + reason);
+            return endWithFault(job, JobState.FAILED, fault, status, requestId, "Deadline passed; last error: " + reason);
         }
         Duration wait = backoff(job).next(RetryAfter.parse(retryAfter, store.now()), job.attempts());
         events.retried(job, reason);
-        LOG.warn("Job {} of source {}: {}; next try in {}{}", job.id(), job.sourceId(), reason, wait, requestIdText(job));
+        fault(job, fault, status, requestId, wait, job.state(), reason);
         return transition(job, JobUpdate.keepState().attempts(job.attempts() + 1).lastError(reason)
                 .nextPollAt(store.now().plus(wait)));
     }
@@ -186,7 +228,8 @@ public class JobLifecycle {
     /** A 401: fetch a new token and ask again at once, but only once in a row. */
     public ExportJob unauthorized(@ExchangeProperty("job") ExportJob job) {
         if ("true".equals(job.attribute("authRetried"))) {
-            return fail(job, "HTTP 401 again after renewing the token: the credentials are refused");
+            return endWithFault(job, JobState.FAILED, Fault.FATAL, 401, job.requestId(),
+                    "HTTP 401 again after renewing the token: the credentials are refused");
         }
         events.tokenRenewed(job);
         return transition(job, JobUpdate.keepState().attribute("authRetried", "true").nextPollAt(store.now())
@@ -198,12 +241,23 @@ public class JobLifecycle {
      * deadline, never dropped or taken as done.
      */
     public ExportJob unknownStatus(@ExchangeProperty("job") ExportJob job, String vendorStatus) {
+        return unknown(job, vendorStatus, null);
+    }
+
+    /** The same for an HTTP code the protocol does not give (e.g. a 203 to a status poll). */
+    public ExportJob unknownAnswer(ExportJob job, Integer status) {
+        return unknown(job, "HTTP " + status, status);
+    }
+
+    private ExportJob unknown(ExportJob job, String vendorStatus, Integer status) {
         String reason = "Unknown status '" + vendorStatus + "' from the source; polling on with backoff";
         events.unknownStatus(job);
         if (pastDeadline(job)) {
-            return fail(job, "Deadline passed; " + reason);
+            return endWithFault(job, JobState.FAILED, Fault.UNKNOWN_STATUS, status, job.requestId(),
+                    "Deadline passed; " + reason);
         }
         Duration wait = backoff(job).afterAttempt(job.attempts());
+        fault(job, Fault.UNKNOWN_STATUS, status, job.requestId(), wait, job.state(), reason);
         return transition(job, JobUpdate.keepState().vendorStatus(vendorStatus).attempts(job.attempts() + 1)
                 .lastError(reason).attribute("unknownStatus", vendorStatus).nextPollAt(store.now().plus(wait)));
     }
@@ -236,51 +290,111 @@ public class JobLifecycle {
                 .nextPollAt(store.now()));
     }
 
+    /** A permanent fault: the job ends FAILED with the reason. */
     public ExportJob fail(@ExchangeProperty("job") ExportJob job, String reason) {
-        return end(job, JobState.FAILED, reason);
+        return endWithFault(job, JobState.FAILED, Fault.FATAL, null, job.requestId(), reason);
+    }
+
+    /** The same for a fatal error answer of the source, with its HTTP code. */
+    public ExportJob failAnswer(ExportJob job, Integer status, String reason) {
+        return endWithFault(job, JobState.FAILED, Fault.FATAL, status, job.requestId(), reason);
     }
 
     public ExportJob actionNeeded(ExportJob job, String reason) {
         return end(job, JobState.ACTION_NEEDED, reason);
     }
 
+    /** Ends the job for a reason that is not a fault (the deadline, an action at the source, a cancellation). */
     public ExportJob end(ExportJob job, JobState state, String reason) {
         LOG.warn("Job {} of source {} ended {}: {}{}", job.id(), job.sourceId(), state, reason, requestIdText(job));
         return transition(job, JobUpdate.to(state).lastError(reason).nextPollAt(store.now()));
     }
 
+    private ExportJob endWithFault(ExportJob job, JobState state, Fault fault, Integer status, String requestId,
+                                   String reason) {
+        fault(job, fault, status, requestId, null, state, reason);
+        return transition(job, JobUpdate.to(state).lastError(reason).nextPollAt(store.now()));
+    }
+
+    /** Every fault and refusal: one {@link FaultLine}, one count in relay_faults_total. */
+    private void fault(ExportJob job, Fault fault, Integer status, String requestId, Duration retryIn, JobState state,
+                       String reason) {
+        events.fault(job, fault.label());
+        FAULTS.warn(FaultLine.format(job, fault, status, requestId, retryIn, state, reason));
+    }
+
     /**
      * Shared error handler of the routes: decides from the exception whether the job fails now (refused
      * credentials, a refused URL, bad configuration), needs a fresh manifest (an expired link), is another
-     * relay's now (lease lost), or is retried with backoff (network, 5xx, target outage).
+     * relay's now (lease lost), or is retried with backoff (network, 5xx, a malformed answer, target outage).
+     * {@code status} is the HTTP code of the source's last answer in this exchange, if any.
      */
-    public void onError(@ExchangeProperty("job") ExportJob job, Exception error) {
+    public void onError(@ExchangeProperty("job") ExportJob job, Exception error, Integer status) {
         if (job == null) {
             LOG.error("Step failed outside any job: {}", error.toString());
             return;
         }
-        ExportJob current = store.find(job.id()).orElse(job);
+        try {
+            handle(job, error, status);
+        } catch (StoreException storeDown) {
+            // the step's outcome cannot be recorded: the job keeps its lease until claimDue hands it back
+            leasesInDoubt = true;
+            LOG.warn("Job {} of source {}: step failed ({}) and the job store is unavailable ({}); the job is taken up "
+                    + "again once the store answers", job.id(), job.sourceId(), describe(error), describe(storeDown));
+        }
+    }
+
+    private void handle(ExportJob job, Exception error, Integer status) {
+        ExportJob stored = store.find(job.id()).orElse(job);
+        // the request id of the answer this exchange got is not stored yet: keep it
+        ExportJob current = job.requestId() == null ? stored : stored.withRequestId(job.requestId());
+        FileUnavailableException file = cause(error, FileUnavailableException.class);
         if (error instanceof LeaseLostException) {
             LOG.warn("Job {}: lease lost to another relay; dropping this relay's work on it", job.id());
         } else if (error instanceof AuthException auth && auth.isPermanent()) {
-            fail(current, auth.getMessage());
-        } else if (error instanceof UrlPolicy.RefusedUrlException || error instanceof ConfigurationException
-                || error instanceof RefusedFileException) {
-            fail(current, error.getMessage());
-        } else if (error instanceof FileUnavailableException file && file.isExpiredLink()) {
-            refreshLinks(current, file.getMessage());
+            endWithFault(current, JobState.FAILED, Fault.FATAL, null, current.requestId(), auth.getMessage());
+        } else if (error instanceof UrlPolicy.RefusedUrlException) {
+            endWithFault(current, JobState.FAILED, Fault.REFUSED_URL, null, current.requestId(), error.getMessage());
+        } else if (error instanceof RefusedFileException) {
+            endWithFault(current, JobState.FAILED, Fault.REFUSED_FILE, null, null, error.getMessage());
+        } else if (error instanceof ConfigurationException) {
+            endWithFault(current, JobState.FAILED, Fault.FATAL, null, null, error.getMessage());
+        } else if (cause(error, TargetFailedException.class) != null) {
+            retry(current, null, Fault.TARGET_FAILED, null, null, describe(error));
+        } else if (file != null && file.isExpiredLink()) {
+            refreshLinks(current, file.getMessage(), file.httpCode(), file.requestId());
+        } else if (file != null) {
+            retry(current, null, Fault.FILE_FAILED, file.httpCode(), file.requestId(), describe(error));
+        } else if (cause(error, MalformedAnswerException.class) != null) {
+            retry(current, null, Fault.MALFORMED, status, current.requestId(), describe(error));
         } else {
-            retryLater(current, null, describe(error));
+            // no answer behind it (network, timeout, the store): no vendor request id either
+            retry(current, null, Fault.TRANSIENT, null, null, describe(error));
         }
+    }
+
+    private static <T extends Throwable> T cause(Throwable error, Class<T> type) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
     }
 
     /** A file link is gone or refused: ask the source for a fresh manifest, a bounded number of times. */
     public ExportJob refreshLinks(ExportJob job, String reason) {
+        return refreshLinks(job, reason, null, job.requestId());
+    }
+
+    private ExportJob refreshLinks(ExportJob job, String reason, Integer status, String requestId) {
         int refreshes = Integer.parseInt(Optional.ofNullable(job.attribute("linkRefreshes")).orElse("0"));
         if (refreshes >= MAX_LINK_REFRESHES) {
-            return end(job, JobState.EXPIRED, "Export files are no longer available (" + reason + ") after "
-                    + refreshes + " fresh manifests");
+            return endWithFault(job, JobState.EXPIRED, Fault.FILE_FAILED, status, requestId,
+                    "Export files are no longer available (" + reason + ") after " + refreshes + " fresh manifests");
         }
+        fault(job, Fault.FILE_FAILED, status, requestId, Duration.ZERO, JobState.RUNNING,
+                reason + "; fetching a fresh manifest");
         return transition(job, JobUpdate.to(JobState.RUNNING).lastError(reason + "; fetching a fresh manifest")
                 .attribute("linkRefreshes", String.valueOf(refreshes + 1)).nextPollAt(store.now()));
     }
@@ -321,6 +435,9 @@ public class JobLifecycle {
     }
 
     private ExportJob transition(ExportJob job, JobUpdate update, boolean releaseLease) {
+        if (update.requestId == null && job.requestId() != null) {
+            update.requestId(job.requestId()); // the last answer's id, captured by the route, stored in the same write
+        }
         ExportJob after = store.update(job.id(), owner, update, releaseLease);
         if (after.state() != job.state()) {
             events.stateChanged(after, job.state(), after.state(), after.lastError());

@@ -42,7 +42,7 @@ public class JobStore {
         try (Connection c = dataSource.getConnection()) {
             this.postgres = c.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres");
         } catch (SQLException e) {
-            throw new StoreException("Cannot reach the job store", e);
+            throw failed("Cannot reach the job store", e);
         }
     }
 
@@ -87,7 +87,7 @@ public class JobStore {
             if (raced.isPresent()) {
                 return new Adoption(raced.get(), false);
             }
-            throw new StoreException("Cannot store job for source " + job.sourceId(), e);
+            throw failed("Cannot store job for source " + job.sourceId(), e);
         }
         return new Adoption(find(id).orElseThrow(), true);
     }
@@ -121,6 +121,10 @@ public class JobStore {
     }
 
     public Map<JobState, Long> countByState() {
+        return again(this::countByStateOnce);
+    }
+
+    private Map<JobState, Long> countByStateOnce() {
         Map<JobState, Long> counts = new EnumMap<>(JobState.class);
         for (JobState s : JobState.values()) {
             counts.put(s, 0L);
@@ -132,13 +136,17 @@ public class JobStore {
                 counts.put(JobState.valueOf(rs.getString(1)), rs.getLong(2));
             }
         } catch (SQLException e) {
-            throw new StoreException("Cannot count jobs", e);
+            throw failed("Cannot count jobs", e);
         }
         return counts;
     }
 
     /** Jobs by state and kind, in one query: the metrics gauges (the store is shared by every replica). */
     public Map<JobState, Map<String, Long>> countByStateAndKind() {
+        return again(this::countByStateAndKindOnce);
+    }
+
+    private Map<JobState, Map<String, Long>> countByStateAndKindOnce() {
         Map<JobState, Map<String, Long>> counts = new EnumMap<>(JobState.class);
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT state, kind, COUNT(*) FROM export_job GROUP BY state, kind");
@@ -148,7 +156,7 @@ public class JobStore {
                         .put(rs.getString(2), rs.getLong(3));
             }
         } catch (SQLException e) {
-            throw new StoreException("Cannot count jobs", e);
+            throw failed("Cannot count jobs", e);
         }
         return counts;
     }
@@ -179,7 +187,7 @@ public class JobStore {
                     }
                 }
             } catch (SQLException e) {
-                throw new StoreException("Cannot claim due jobs", e);
+                throw failed("Cannot claim due jobs", e);
             }
             jobs.sort((a, b) -> a.nextPollAt().compareTo(b.nextPollAt()));
             return jobs;
@@ -201,25 +209,41 @@ public class JobStore {
                 }
             }
         } catch (SQLException e) {
-            throw new StoreException("Cannot claim due jobs", e);
+            throw failed("Cannot claim due jobs", e);
         }
         return claimed;
     }
 
     /** Extends the lease of a job still being worked on (long deliveries); false when it was lost. */
     public boolean renewLease(String jobId, String owner, Duration lease) {
-        return execute("UPDATE export_job SET lease_until = ? WHERE id = ? AND lease_owner = ?",
-                now().plus(lease), jobId, owner) == 1;
+        return again(() -> execute("UPDATE export_job SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                now().plus(lease), jobId, owner)) == 1;
     }
 
     /** Gives up the lease, e.g. at shutdown, so another relay can take the job now. */
     public void release(String jobId, String owner) {
-        execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
-                jobId, owner);
+        again(() -> execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE id = ? "
+                + "AND lease_owner = ?", jobId, owner));
     }
 
     public int releaseAll(String owner) {
-        return execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", owner);
+        return again(() -> execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+                owner));
+    }
+
+    /**
+     * Hands back every lease {@code owner} holds except on the jobs it is working on: after a lost connection a
+     * claim may have been committed without its answer arriving, or a step's last update (which releases the
+     * lease) may not have landed; those jobs would otherwise wait for their lease to run out.
+     */
+    public int releaseAllExcept(String owner, java.util.Collection<String> working) {
+        List<Object> args = new ArrayList<>();
+        args.add(owner);
+        args.addAll(working);
+        String keep = working.isEmpty() ? "" : " AND id NOT IN (" + String.join(",",
+                java.util.Collections.nCopies(working.size(), "?")) + ")";
+        return again(() -> execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"
+                + keep, args.toArray()));
     }
 
     /**
@@ -227,6 +251,11 @@ public class JobStore {
      * the lease; {@code releaseLease} hands the job back to the scheduler (its next poll time decides).
      */
     public ExportJob update(String jobId, String owner, JobUpdate u, boolean releaseLease) {
+        // the same values written twice are the same row: safe to repeat after a lost connection
+        return again(() -> updateOnce(jobId, owner, u, releaseLease));
+    }
+
+    private ExportJob updateOnce(String jobId, String owner, JobUpdate u, boolean releaseLease) {
         List<String> sets = new ArrayList<>();
         List<Object> args = new ArrayList<>();
         set(sets, args, "state", u.state == null ? null : u.state.name());
@@ -291,6 +320,11 @@ public class JobStore {
      * record and only takes the new URL: a refreshed manifest (new presigned links) never re-delivers a file.
      */
     public List<JobFile> planFiles(String jobId, List<JobFile> files) {
+        // repeated whole, it finds the files the first attempt committed and only refreshes their URLs
+        return again(() -> planFilesOnce(jobId, files));
+    }
+
+    private List<JobFile> planFilesOnce(String jobId, List<JobFile> files) {
         Map<Integer, JobFile> known = new LinkedHashMap<>();
         for (JobFile f : files(jobId)) {
             known.put(f.seq(), f);
@@ -325,12 +359,16 @@ public class JobStore {
                 throw e;
             }
         } catch (SQLException e) {
-            throw new StoreException("Cannot record the files of job " + jobId, e);
+            throw failed("Cannot record the files of job " + jobId, e);
         }
         return files(jobId);
     }
 
     public List<JobFile> files(String jobId) {
+        return again(() -> filesOnce(jobId));
+    }
+
+    private List<JobFile> filesOnce(String jobId) {
         List<JobFile> files = new ArrayList<>();
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT * FROM job_file WHERE job_id = ? ORDER BY seq")) {
@@ -344,7 +382,7 @@ public class JobStore {
                 }
             }
         } catch (SQLException e) {
-            throw new StoreException("Cannot read the files of job " + jobId, e);
+            throw failed("Cannot read the files of job " + jobId, e);
         }
         return files;
     }
@@ -355,17 +393,25 @@ public class JobStore {
 
     /** {@code note}: what the delivery noticed about the bytes (for the receipt), or null. */
     public void fileDelivered(long fileId, long bytes, String sha256, String note) {
-        execute("UPDATE job_file SET bytes = ?, sha256 = ?, note = ?, delivered_at = ? WHERE id = ?", bytes, sha256,
-                note, now(), fileId);
+        // repeated after a lost connection: the bytes are on the target, so the record must land or the file
+        // is fetched again
+        again(() -> execute("UPDATE job_file SET bytes = ?, sha256 = ?, note = ?, delivered_at = ? WHERE id = ?",
+                bytes, sha256, note, now(), fileId));
     }
 
     public void recordDelivery(String jobId, String targetKind, String receiptKey, int files, long bytes) {
-        execute("DELETE FROM delivery WHERE job_id = ?", jobId);
-        execute("INSERT INTO delivery (job_id, target_kind, receipt_key, files, bytes, delivered_at) "
-                + "VALUES (?,?,?,?,?,?)", jobId, targetKind, receiptKey, files, bytes, now());
+        again(() -> {
+            execute("DELETE FROM delivery WHERE job_id = ?", jobId);
+            return execute("INSERT INTO delivery (job_id, target_kind, receipt_key, files, bytes, delivered_at) "
+                    + "VALUES (?,?,?,?,?,?)", jobId, targetKind, receiptKey, files, bytes, now());
+        });
     }
 
     public Optional<String> receiptKey(String jobId) {
+        return again(() -> receiptKeyOnce(jobId));
+    }
+
+    private Optional<String> receiptKeyOnce(String jobId) {
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT receipt_key FROM delivery WHERE job_id = ?")) {
             ps.setString(1, jobId);
@@ -373,13 +419,17 @@ public class JobStore {
                 return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw new StoreException("Cannot read the delivery of job " + jobId, e);
+            throw failed("Cannot read the delivery of job " + jobId, e);
         }
     }
 
     // ---- per-source state -------------------------------------------------------------------------------
 
     public Optional<Instant> lastTransactionTime(String sourceId) {
+        return again(() -> lastTransactionTimeOnce(sourceId));
+    }
+
+    private Optional<Instant> lastTransactionTimeOnce(String sourceId) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT last_transaction_time FROM source_state WHERE source_id = ?")) {
             ps.setString(1, sourceId);
@@ -387,15 +437,17 @@ public class JobStore {
                 return rs.next() ? Optional.ofNullable(instant(rs, 1)) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw new StoreException("Cannot read the state of source " + sourceId, e);
+            throw failed("Cannot read the state of source " + sourceId, e);
         }
     }
 
     public void rememberTransactionTime(String sourceId, Instant transactionTime) {
-        ensureSourceRow(sourceId);
-        execute("UPDATE source_state SET last_transaction_time = ? WHERE source_id = ? AND "
-                + "(last_transaction_time IS NULL OR last_transaction_time < ?)", transactionTime, sourceId,
-                transactionTime);
+        again(() -> {
+            ensureSourceRow(sourceId);
+            return execute("UPDATE source_state SET last_transaction_time = ? WHERE source_id = ? AND "
+                    + "(last_transaction_time IS NULL OR last_transaction_time < ?)", transactionTime, sourceId,
+                    transactionTime);
+        });
     }
 
     /**
@@ -428,7 +480,38 @@ public class JobStore {
 
     // ---- plumbing ---------------------------------------------------------------------------------------
 
+    /**
+     * Runs a step that is safe to repeat. A database restart cuts every pooled connection at once: after the
+     * first one found lost, the pool renews all of them, and the step is tried once more on a fresh connection
+     * (which the pool waits for up to relay.store.connect-timeout), so a short restart costs a wait, not a failed
+     * step. Claims and inserts are not repeated this way (their first attempt may have landed).
+     */
+    private <T> T again(java.util.function.Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (StoreException e) {
+            if (!e.isConnectionLost()) {
+                throw e;
+            }
+            return step.get();
+        }
+    }
+
+    /** The exception for a failed statement; a lost connection renews the pool's other connections too. */
+    private StoreException failed(String message, SQLException e) {
+        StoreException failure = new StoreException(message, e);
+        if (failure.isConnectionLost() && dataSource instanceof com.zaxxer.hikari.HikariDataSource pool
+                && pool.getHikariPoolMXBean() != null) {
+            pool.getHikariPoolMXBean().softEvictConnections();
+        }
+        return failure;
+    }
+
     private List<ExportJob> queryJobs(String sql, Object... args) {
+        return again(() -> queryJobsOnce(sql, args));
+    }
+
+    private List<ExportJob> queryJobsOnce(String sql, Object... args) {
         List<ExportJob> jobs = new ArrayList<>();
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, args);
@@ -438,7 +521,7 @@ public class JobStore {
                 }
             }
         } catch (SQLException e) {
-            throw new StoreException("Cannot read jobs", e);
+            throw failed("Cannot read jobs", e);
         }
         return jobs;
     }
@@ -448,7 +531,7 @@ public class JobStore {
             bind(ps, args);
             return ps.executeUpdate();
         } catch (SQLException e) {
-            throw new StoreException("Job store update failed: " + e.getMessage(), e);
+            throw failed("Job store update failed: " + e.getMessage(), e);
         }
     }
 

@@ -37,7 +37,12 @@ public class RelayMetrics implements JobEvents {
 
     /** Re-reads the counts by state from the store (called on a timer: the store is shared by all replicas). */
     public void refresh() {
-        Map<JobState, Map<String, Long>> counts = store.countByStateAndKind();
+        Map<JobState, Map<String, Long>> counts;
+        try {
+            counts = store.countByStateAndKind();
+        } catch (StoreException e) {
+            return; // the store is away (readiness says so): the gauges keep their last values
+        }
         for (JobState s : JobState.values()) {
             Map<String, Long> kinds = counts.getOrDefault(s, Map.of());
             byState.get(s).set(kinds.values().stream().mapToLong(Long::longValue).sum());
@@ -69,6 +74,9 @@ public class RelayMetrics implements JobEvents {
         }
         registry.counter("relay_retries_total", "kind", kind);
         registry.counter("relay_unknown_status_total", "kind", kind);
+        for (FaultLine.Fault fault : FaultLine.Fault.values()) {
+            registry.counter("relay_faults_total", "kind", kind, "fault", fault.label());
+        }
     }
 
     @Override
@@ -103,6 +111,12 @@ public class RelayMetrics implements JobEvents {
     @Override
     public void oversizedLines(ExportJob job, JobFile file, long lines, String mode) {
         registry.counter("relay_oversized_lines_total", "kind", job.kind(), "mode", mode).increment(lines);
+    }
+
+    /** relay_faults_total{kind,fault}: every fault and refusal, as its job.fault log line names it. */
+    @Override
+    public void fault(ExportJob job, String fault) {
+        registry.counter("relay_faults_total", "kind", job.kind(), "fault", fault).increment();
     }
 
     @Override

@@ -35,6 +35,7 @@ public abstract class SandboxServer extends ServiceSupport {
     private ExecutorService executor;
     private volatile boolean recording = true;
     private SSLContext tls;
+    private final java.util.concurrent.atomic.AtomicLong requestIds = new java.util.concurrent.atomic.AtomicLong();
 
     protected SandboxServer(String host, int port) {
         this.host = host;
@@ -43,7 +44,7 @@ public abstract class SandboxServer extends ServiceSupport {
 
     /** What the relay sent: enough to check methods, paths, which requests carried a token, and when. */
     public record RecordedRequest(Instant at, String method, String path, String query, String authorization,
-                                  String accept, String prefer, String body) {
+                                  String accept, String prefer, String body, String requestId) {
         public boolean hasAuthorization() {
             return authorization != null;
         }
@@ -123,9 +124,12 @@ public abstract class SandboxServer extends ServiceSupport {
             byte[] body = exchange.getRequestBody().readNBytes(1024 * 1024);
             String text = new String(body, StandardCharsets.UTF_8);
             var h = exchange.getRequestHeaders();
+            // every answer names itself, as most vendors' do (a sandbox may set its own header over it)
+            String requestId = getClass().getSimpleName().toLowerCase() + "-" + requestIds.incrementAndGet();
+            exchange.getResponseHeaders().set("X-Request-Id", requestId);
             if (recording) requests.add(new RecordedRequest(Instant.now(), exchange.getRequestMethod(),
                     exchange.getRequestURI().getPath(), exchange.getRequestURI().getRawQuery(),
-                    h.getFirst("Authorization"), h.getFirst("Accept"), h.getFirst("Prefer"), text));
+                    h.getFirst("Authorization"), h.getFirst("Accept"), h.getFirst("Prefer"), text, requestId));
             try {
                 handle(exchange, text);
             } catch (RuntimeException | IOException e) {

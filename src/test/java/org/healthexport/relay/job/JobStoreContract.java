@@ -156,6 +156,19 @@ abstract class JobStoreContract {
     }
 
     @Test
+    void leasesNoWorkerHoldsAreHandedBackAndTheOthersKept() {
+        ExportJob working = newJob("https://x/jobs/working");
+        newJob("https://x/jobs/orphan-1");
+        newJob("https://x/jobs/orphan-2");
+        assertThat(store.claimDue("relay-a", Duration.ofMinutes(5), 10)).hasSize(3);
+        assertThat(store.releaseAllExcept("relay-a", List.of(working.id()))).isEqualTo(2);
+        // the job relay-a works on stays its own
+        assertThat(store.claimDue("relay-b", Duration.ofMinutes(5), 10)).extracting(ExportJob::statusUrl)
+                .containsExactlyInAnyOrder("https://x/jobs/orphan-1", "https://x/jobs/orphan-2");
+        assertThat(store.releaseAllExcept("relay-a", List.of())).isEqualTo(1);
+    }
+
+    @Test
     void aRefreshedManifestKeepsDeliveredFilesAndTakesNewUrls() {
         ExportJob job = newJob("https://x/jobs/1");
         List<JobFile> planned = store.planFiles(job.id(), List.of(

@@ -1,7 +1,7 @@
 package org.healthexport.relay.source.fhir;
 
 /** A status body the relay cannot read: the job keeps polling with backoff (the vendor may recover) until its deadline. */
-public class MalformedStatusException extends RuntimeException {
+public class MalformedStatusException extends org.healthexport.relay.http.MalformedAnswerException {
     public MalformedStatusException(String message) {
         super(message);
     }

@@ -6,7 +6,12 @@ import org.apache.camel.Produce;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.healthexport.relay.RelayApplication;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.healthexport.relay.job.ExportJob;
+import org.healthexport.relay.job.FaultLine;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
@@ -52,6 +57,14 @@ import static org.awaitility.Awaitility.await;
 })
 class FhirBulkFaultsTest {
     static final Path OUTBOX = Path.of("target/test-outbox/fhir-bulk-faults");
+    /** The job.fault lines: one per fault or refusal, with the job id and the sandbox's X-Request-Id. */
+    static final ListAppender<ILoggingEvent> FAULT_LINES = new ListAppender<>();
+
+    static {
+        FAULT_LINES.start();
+        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FaultLine.class)).addAppender(FAULT_LINES);
+    }
+
     @BeanInject
     CamelContext context;
     @Produce
@@ -74,6 +87,27 @@ class FhirBulkFaultsTest {
         return store.get(job.id());
     }
 
+    List<String> faultLines(ExportJob job) {
+        return FAULT_LINES.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(line -> line.startsWith("job.fault job=" + job.id() + " ")).toList();
+    }
+
+    /** relay_faults_total{kind="fhir-bulk", fault}: read before and after a test (the registry is shared). */
+    double faultCount(String fault) {
+        Counter counter = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class)
+                .find("relay_faults_total").tags("kind", "fhir-bulk", "fault", fault).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    ExportJob awaitLastError(ExportJob job, String text) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> String.valueOf(store.get(job.id()).lastError()).contains(text));
+        return store.get(job.id());
+    }
+
+    static String vendorJob(ExportJob job) {
+        return job.statusUrl().substring(job.statusUrl().lastIndexOf('/') + 1);
+    }
+
     List<RecordedRequest> statusPolls(ExportJob job) {
         String path = java.net.URI.create(job.statusUrl()).getPath();
         return sandbox.requests().stream().filter(r -> r.method().equals("GET") && r.path().equals(path)).toList();
@@ -81,11 +115,20 @@ class FhirBulkFaultsTest {
 
     @Test
     void a429StormIsWaitedOutAsAsked() {
+        double before = faultCount("rate-limited");
         for (int i = 0; i < 3; i++) {
             sandbox.queueStatusFault(new Fault(429, "throttled", "2"));
         }
-        ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
+        ExportJob job = awaitLastError(kickOff("bulk"), "HTTP 429");
+        awaitState(job, JobState.DELIVERED);
         List<RecordedRequest> polls = statusPolls(job);
+        List<String> lines = faultLines(job);
+        assertThat(lines).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            assertThat(lines.get(i)).contains(" source=bulk kind=fhir-bulk fault=rate-limited status=429 requestId="
+                    + polls.get(i).requestId() + " retryIn=2s ").contains("reason=\"HTTP 429");
+        }
+        assertThat(faultCount("rate-limited") - before).isEqualTo(3);
         assertThat(polls).hasSize(6); // 3 throttled, 2 in progress, 1 complete
         for (int i = 1; i <= 3; i++) {
             assertThat(Duration.between(polls.get(i - 1).at(), polls.get(i).at()))
@@ -99,15 +142,32 @@ class FhirBulkFaultsTest {
         sandbox.queueStatusFault(new Fault(502, null, null));
         sandbox.queueStatusFault(new Fault(503, null, "1"));
         sandbox.queueStatusFault(new Fault(504, null, null));
-        ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
-        assertThat(statusPolls(job)).hasSize(7);
+        double before = faultCount("transient");
+        ExportJob job = awaitLastError(kickOff("bulk"), "HTTP 50");
+        awaitState(job, JobState.DELIVERED);
+        List<RecordedRequest> polls = statusPolls(job);
+        assertThat(polls).hasSize(7);
+        List<String> lines = faultLines(job);
+        assertThat(lines).hasSize(4);
+        int[] codes = {500, 502, 503, 504};
+        for (int i = 0; i < 4; i++) {
+            assertThat(lines.get(i)).contains(" fault=transient status=" + codes[i] + " requestId="
+                    + polls.get(i).requestId() + " ");
+        }
+        assertThat(faultCount("transient") - before).isEqualTo(4);
     }
 
     @Test
     void aFatalOperationOutcomeFailsTheJobWithItsTextAndANotification() throws IOException {
         sandbox.queueStatusFault(new Fault(400, "invalid", null));
+        double before = faultCount("fatal");
         ExportJob job = awaitState(kickOff("bulk"), JobState.FAILED);
         assertThat(job.lastError()).isEqualTo("HTTP 400: Injected 400");
+        String requestId = statusPolls(job).get(0).requestId();
+        assertThat(faultLines(job)).containsExactly("job.fault job=" + job.id() + " source=bulk kind=fhir-bulk "
+                + "fault=fatal status=400 requestId=" + requestId + " retryIn=- state=FAILED reason=\"HTTP 400: Injected 400\"");
+        assertThat(job.requestId()).isEqualTo(requestId); // stored with the job: the API shows it
+        assertThat(faultCount("fatal") - before).isEqualTo(1);
         // the notification is written right after the state change
         await().atMost(Duration.ofSeconds(10)).until(() -> notifications(job).size() == 1);
         assertThat(Files.readString(notifications(job).get(0))).contains("\"state\":\"FAILED\"")
@@ -126,11 +186,15 @@ class FhirBulkFaultsTest {
     @Test
     void aMalformedStatusBodyIsKeptAndPolledUntilTheServerRecovers() {
         sandbox.queueStatusFault(new Fault(200, "malformed", null));
+        double before = faultCount("malformed");
         ExportJob job = kickOff("bulk");
         await().atMost(Duration.ofSeconds(20)).until(() -> String.valueOf(store.get(job.id()).lastError())
                 .contains("not a Bulk Data manifest"));
         assertThat(store.get(job.id()).state().isTerminal()).isFalse();
         awaitState(job, JobState.DELIVERED);
+        assertThat(faultLines(job)).singleElement().asString().contains(" fault=malformed status=200 requestId="
+                + statusPolls(job).get(0).requestId() + " ").contains("not a Bulk Data manifest");
+        assertThat(faultCount("malformed") - before).isEqualTo(1);
     }
 
     @Test
@@ -141,16 +205,23 @@ class FhirBulkFaultsTest {
                 .contains("Timeout"));
         ExportJob done = awaitState(job, JobState.DELIVERED);
         assertThat(done.lastError()).isNull();
+        // no answer came: no status, no request id
+        assertThat(faultLines(job)).singleElement().asString().contains(" fault=transient status=- requestId=- ")
+                .contains("Timeout");
     }
 
     @Test
     void anUnexpectedStatusCodeIsFlaggedAndPolledOn() {
         sandbox.queueStatusFault(new Fault(203, null, null));
+        double before = faultCount("unknown-status");
         ExportJob job = kickOff("bulk");
         await().atMost(Duration.ofSeconds(20)).until(() -> "HTTP 203".equals(store.get(job.id()).attribute("unknownStatus")));
         assertThat(store.get(job.id()).lastError()).contains("Unknown status 'HTTP 203'");
         ExportJob done = awaitState(job, JobState.DELIVERED);
         assertThat(done.attribute("unknownStatus")).isNull();
+        assertThat(faultLines(job)).singleElement().asString().contains(" fault=unknown-status status=203 requestId="
+                + statusPolls(job).get(0).requestId() + " ");
+        assertThat(faultCount("unknown-status") - before).isEqualTo(1);
     }
 
     @Test
@@ -180,20 +251,59 @@ class FhirBulkFaultsTest {
     @Test
     void anExpiredFileLinkIsAnsweredByAFreshManifest() {
         sandbox.failFile("Observation-2.ndjson", 403, 1);
+        double before = faultCount("file-failed");
         ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
         assertThat(statusPolls(job)).hasSize(4); // 2 in progress, the manifest, a fresh manifest
+        // the refused fetch is the first one of the presigned storage for this job
+        String refused = sandbox.storageRequests().stream().filter(r -> r.path().contains("/" + vendorJob(job) + "/"))
+                .findFirst().orElseThrow().requestId();
+        assertThat(faultLines(job)).singleElement().asString().contains(" fault=file-failed status=403 requestId="
+                + refused + " retryIn=0ms state=RUNNING ").contains("fetching a fresh manifest");
+        assertThat(faultCount("file-failed") - before).isEqualTo(1);
     }
 
     @Test
     void aFileOnAForeignHostFailsTheJobAndNothingIsSentThere() {
         sandbox.extraOutputUrl("https://evil.example.com/steal.ndjson");
         try {
+            double before = faultCount("refused-url");
             ExportJob job = awaitState(kickOff("bulk"), JobState.FAILED);
             assertThat(job.lastError()).contains("evil.example.com").contains("not the origin");
             assertThat(store.receiptKey(job.id())).isEmpty();
+            // the answer that listed the URL: the manifest, the last status poll
+            List<RecordedRequest> polls = statusPolls(job);
+            assertThat(faultLines(job)).singleElement().asString().contains(" fault=refused-url status=- requestId="
+                    + polls.get(polls.size() - 1).requestId() + " retryIn=- state=FAILED ").contains("evil.example.com");
+            assertThat(faultCount("refused-url") - before).isEqualTo(1);
         } finally {
             sandbox.extraOutputUrl(null);
         }
+    }
+
+    @Test
+    void anUnavailableTargetIsATargetFaultAndTheJobDeliversOnceItIsBack() throws IOException {
+        // the source's folder is a plain file: the folder target cannot create any job folder under it
+        Path folder = OUTBOX.resolve("bulk");
+        if (Files.exists(folder)) {
+            Files.move(folder, OUTBOX.resolve("bulk-before-" + System.nanoTime()));
+        }
+        Files.createDirectories(OUTBOX);
+        Files.writeString(folder, "not a folder");
+        double before = faultCount("target-failed");
+        ExportJob job;
+        try {
+            job = awaitLastError(kickOff("bulk"), "Target file failed");
+            assertThat(store.get(job.id()).state()).isEqualTo(JobState.DELIVERING);
+            ExportJob failing = job;
+            await().atMost(Duration.ofSeconds(10)).until(() -> !faultLines(failing).isEmpty());
+            assertThat(faultLines(job).get(0)).contains(" fault=target-failed status=- requestId=- ")
+                    .contains(" state=DELIVERING ");
+        } finally {
+            Files.delete(folder);
+        }
+        awaitState(job, JobState.DELIVERED);
+        assertThat(faultLines(job)).allSatisfy(line -> assertThat(line).contains(" fault=target-failed "));
+        assertThat(faultCount("target-failed") - before).isEqualTo(faultLines(job).size());
     }
 
     @Test
