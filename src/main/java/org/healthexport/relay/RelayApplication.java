@@ -15,13 +15,17 @@ public final class RelayApplication {
     }
 
     public static void main(String[] args) throws Exception {
-        // The package scan from this class finds RelayConfiguration (as it does under @CamelMainTest).
-        Main main = new Main(RelayApplication.class);
+        // RelayConfiguration named, not found by a package scan: the scan reads the whole shaded jar (twice).
+        // Route tests (@CamelMainTest(mainClass = RelayApplication.class)) still find it by their own scan.
+        Main main = new Main();
+        main.configure().addConfiguration(RelayConfiguration.class);
         // The first location that has a key wins: the working folder's file, then the packaged defaults.
         main.setPropertyPlaceholderLocations(
                 "file:application.properties;optional=true,classpath:application.properties;optional=true");
         if (Files.isDirectory(Path.of("routes"))) {
             main.addInitialProperty("relay.routes", "file:routes/*.camel.yaml");
+        } else {
+            PackagedRoutes.ofRunningJar().ifPresent(routes -> main.addInitialProperty("relay.routes", routes));
         }
         main.run(args);
     }
