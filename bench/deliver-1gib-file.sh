@@ -41,6 +41,12 @@ RELAY_BYTES=$(stat -c %s "$DELIVERED")
 sleep 1
 PEAK=$(peak_heap_mib "$RUN/relay/gc.log")
 RSS=$(rss_mib "$RELAY_PID")
+if [ -n "${BENCH_THREADS:-}" ]; then # CPU seconds of the relay's busiest threads since it started
+  for t in /proc/"$RELAY_PID"/task/*; do
+    echo "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}') $(tr ' ' '_' < "$t/comm")"
+  done 2>/dev/null | sort -rn | head -8 | awk -v hz="$(getconf CLK_TCK)" '{printf "  relay thread %-28s %5.1f s CPU\n", $2, $1 / hz}'
+  echo "  sandbox JVM total            $(awk -v hz="$(getconf CLK_TCK)" '{printf "%5.1f", ($14 + $15) / hz}' /proc/"$SANDBOX_PID"/stat) s CPU"
+fi
 stop_pid "$RELAY_PID"
 
 cmp -s "$RUN/raw.ndjson" "$DELIVERED" && SAME=identical || SAME=DIFFERENT

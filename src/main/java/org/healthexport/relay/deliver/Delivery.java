@@ -8,7 +8,6 @@ import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.http.RefusedFileException;
 import org.healthexport.relay.http.SourceFiles;
 import org.healthexport.relay.job.ExportJob;
-import org.healthexport.relay.job.Hashes;
 import org.healthexport.relay.job.JobEvents;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobLifecycle;
@@ -20,9 +19,9 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.List;
 import java.util.Map;
 
@@ -33,6 +32,12 @@ import java.util.Map;
 public class Delivery {
     private static final Logger LOG = LoggerFactory.getLogger(Delivery.class);
     private static final Duration LEASE_RENEWAL = Duration.ofSeconds(10);
+    /** Threads hashing files as they stream (one per file in flight; idle ones end after a minute). */
+    private static final ExecutorService HASHERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "sha256");
+        t.setDaemon(true);
+        return t;
+    });
     private final Sources sources;
     private final JobStore store;
     private final JobLifecycle jobs;
@@ -183,7 +188,7 @@ public class Delivery {
      * lease alive on long files.
      */
     static final class Measured extends FilterInputStream {
-        private final MessageDigest digest = Hashes.sha256();
+        private final BackgroundSha256 digest = new BackgroundSha256(HASHERS);
         private final Runnable keepLease;
         private final LineLengths lines;
         private long bytes;
@@ -242,8 +247,17 @@ public class Delivery {
             return false;
         }
 
-        String sha256() {
-            return HexFormat.of().formatHex(digest.digest());
+        String sha256() throws IOException {
+            return digest.hex();
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                super.close();
+            } finally {
+                digest.close();
+            }
         }
     }
 }
