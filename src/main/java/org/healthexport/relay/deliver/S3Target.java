@@ -141,8 +141,8 @@ public class S3Target implements DeliveryTarget {
                         + locateObject(objectKey) + " was removed");
             }
         } catch (SdkException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io; // the source failed: the delivery is retried as a whole
+            if (exact.failure() != null) {
+                throw exact.failure(); // the source's side failed, not the store: said as it is
             }
             throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
         }
@@ -364,6 +364,8 @@ public class S3Target implements DeliveryTarget {
     static final class ExactLength extends java.io.FilterInputStream {
         private final long length;
         private long read;
+        private boolean sourceEnded;
+        private IOException failure;
 
         ExactLength(InputStream in, long length) {
             super(in);
@@ -378,11 +380,25 @@ public class S3Target implements DeliveryTarget {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return readExactly(b, off, len);
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        /** What went wrong reading the source (it ended early, ran long, or failed itself); null if nothing. */
+        IOException failure() {
+            return failure;
+        }
+
+        private int readExactly(byte[] b, int off, int len) throws IOException {
             if (len == 0) {
                 return 0;
             }
             if (read == length) {
-                if (in.read() >= 0) {
+                if (!sourceEnded) {
                     throw new IOException("The source sent more than the " + length + " bytes it announced");
                 }
                 return -1;
@@ -392,12 +408,16 @@ public class S3Target implements DeliveryTarget {
                 throw new IOException("The source ended after " + read + " of the " + length + " bytes it announced");
             }
             read += n;
+            if (read == length) {
+                // asked now, while the stream is open: the SDK closes it once it has sent the announced bytes
+                sourceEnded = in.read() < 0;
+            }
             return n;
         }
 
-        /** True when every announced byte was read and the source has nothing more. */
-        boolean atEnd() throws IOException {
-            return read == length && in.read() < 0;
+        /** True when every announced byte was read and the source had nothing more. */
+        boolean atEnd() {
+            return read == length && sourceEnded;
         }
 
         @Override

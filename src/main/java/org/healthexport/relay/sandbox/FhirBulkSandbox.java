@@ -314,7 +314,9 @@ public class FhirBulkSandbox extends SandboxServer {
         ex.getResponseHeaders().set("Content-Type", "application/fhir+ndjson");
         if (content == null) {
             InputStream big = SandboxData.bigNdjson(bigFileBytes);
-            stream(ex, "application/fhir+ndjson", bigFileBytesPerSecond > 0 ? SandboxData.throttled(big, bigFileBytesPerSecond) : big);
+            // its length announced, as a file server or object store does for a stored file
+            stream(ex, "application/fhir+ndjson", bigFileBytesPerSecond > 0 ? SandboxData.throttled(big, bigFileBytesPerSecond) : big,
+                    SandboxData.bigNdjsonLength(bigFileBytes));
             return;
         }
         if (cutFiles.remove(name)) {

@@ -43,6 +43,11 @@ public final class SandboxData {
     }
 
     /** About {@code bytes} of NDJSON (whole 256-byte lines), generated as it is read: for benchmarks. */
+    /** The length of {@link #bigNdjson(long)}: whole 256-byte lines. */
+    public static long bigNdjsonLength(long bytes) {
+        return (bytes + 255) / 256 * 256;
+    }
+
     public static InputStream bigNdjson(long bytes) {
         long lines = (bytes + 255) / 256;
         return new InputStream() {

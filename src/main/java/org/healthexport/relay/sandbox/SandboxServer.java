@@ -157,8 +157,14 @@ public abstract class SandboxServer extends ServiceSupport {
     }
 
     protected static void stream(HttpExchange exchange, String contentType, InputStream content) throws IOException {
+        stream(exchange, contentType, content, 0);
+    }
+
+    /** {@code length}: the Content-Length to announce, as a file server does; 0 when unknown (chunked). */
+    protected static void stream(HttpExchange exchange, String contentType, InputStream content, long length)
+            throws IOException {
         exchange.getResponseHeaders().set("Content-Type", contentType);
-        exchange.sendResponseHeaders(200, 0);
+        exchange.sendResponseHeaders(200, length);
         try (OutputStream out = exchange.getResponseBody(); content) {
             content.transferTo(out);
         }

@@ -121,7 +121,8 @@ class S3TargetTest {
         S3Target target = target(settings(null, null, true));
         long size = 12L * MIB + 300;
         MessageDigest sent = MessageDigest.getInstance("SHA-256");
-        InputStream content = new DigestInputStream(SandboxData.bigNdjson(size), sent);
+        // closed means closed, as a download's stream: the SDK closes the body once it is sent
+        InputStream content = new ClosedMeansClosed(new DigestInputStream(SandboxData.bigNdjson(size), sent));
         long length = SandboxData.bigNdjson(size).readAllBytes().length;
 
         target.put("bulk/job-3/Observation-1.ndjson", content, length, "application/fhir+ndjson");
@@ -147,7 +148,7 @@ class S3TargetTest {
         assertThatThrownBy(() -> target.put("bulk/job-4/short.ndjson", new ByteArrayInputStream(body),
                 body.length + 4096L, "application/fhir+ndjson"))
                 .isInstanceOf(IOException.class).hasMessageContaining("ended after");
-        assertThatThrownBy(() -> target.put("bulk/job-4/long.ndjson", new ByteArrayInputStream(body),
+        assertThatThrownBy(() -> target.put("bulk/job-4/long.ndjson", new ClosedMeansClosed(new ByteArrayInputStream(body)),
                 body.length - 4096L, "application/fhir+ndjson"))
                 .isInstanceOf(IOException.class).hasMessageContaining("more than");
         IOException cut = new IOException("source connection cut");
@@ -302,6 +303,37 @@ class S3TargetTest {
     }
 
     /** Counts the bytes read. */
+    /** Refuses reads once closed, as a network stream does (a ByteArrayInputStream would not). */
+    static final class ClosedMeansClosed extends FilterInputStream {
+        private boolean closed;
+
+        ClosedMeansClosed(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (closed) {
+                throw new IOException("Stream closed");
+            }
+            return super.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (closed) {
+                throw new IOException("Stream closed");
+            }
+            return super.read(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            closed = true;
+            super.close();
+        }
+    }
+
     static final class Counting extends FilterInputStream {
         long count;
 
