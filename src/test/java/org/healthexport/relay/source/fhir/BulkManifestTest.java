@@ -98,4 +98,17 @@ class BulkManifestTest {
         BulkManifest m = parse("{\"output\":[{\"type\":\"Patient\"}]}");
         assertThatThrownBy(() -> status.plan(job(), "s/j1", m)).isInstanceOf(MalformedStatusException.class);
     }
+
+    @Test
+    void typesThatShareAKeyNameAreNumberedTogetherAndAnUnreadableUrlIsMalformed() throws IOException {
+        // found by BulkManifestProperties: "a/b" and "a_b" both became a_b-1.ndjson, the second overwriting the first
+        BulkManifest m = parse("""
+                {"output":[{"type":"a/b","url":"https://fhir.example/f/1"},{"type":"a_b","url":"https://fhir.example/f/2"},
+                           {"type":"a\\\\b","url":"https://fhir.example/f/3"}]}""");
+        assertThat(status.plan(job(), "s/j1", m)).extracting(JobFile::targetKey)
+                .containsExactly("s/j1/a_b-1.ndjson", "s/j1/a_b-2.ndjson", "s/j1/a_b-3.ndjson");
+        BulkManifest bad = parse("{\"output\":[{\"type\":\"Patient\",\"url\":\"https://fhir.example/a b?sig=s3cret\"}]}");
+        assertThatThrownBy(() -> status.plan(job(), "s/j1", bad)).isInstanceOf(MalformedStatusException.class)
+                .hasMessageContaining("not a URL").hasMessageNotContaining("s3cret");
+    }
 }
