@@ -29,7 +29,7 @@ import static org.healthexport.relay.testing.JsonArbitraries.write;
  * any other status is never taken for done.
  */
 class RedoxStatusProperties {
-    private static final RouteChoice STATUS = RouteChoice.in("redox-bulk.camel.yaml", "${body.status} == '202'");
+    private static final RouteChoice STATUS = RouteChoice.in("redox-bulk.camel.yaml", "${body.isRunning}");
     private final RedoxStatus redox = new RedoxStatus(null, null, 1 << 20);
 
     @Provide
@@ -80,6 +80,10 @@ class RedoxStatusProperties {
         assertThat(STATUS.branch(check("202"), Map.of(), Map.of())).contains("stillRunning");
         assertThat(STATUS.branch(check("500"), Map.of(), Map.of())).contains("retryLater").doesNotContain("complete");
         assertThat(STATUS.branch(check("done"), Map.of(), Map.of())).containsExactly("unknownStatus");
+        // found by onlyStatus200CompletesAndOnly202KeepsPolling: Simple's == took these for 200 and 202
+        assertThat(STATUS.branch(check("0200"), Map.of(), Map.of())).containsExactly("unknownStatus");
+        assertThat(STATUS.branch(check("２００"), Map.of(), Map.of())).containsExactly("unknownStatus");
+        assertThat(STATUS.branch(check("0202"), Map.of(), Map.of())).containsExactly("unknownStatus");
     }
 
     private static RedoxStatusCheck check(String status) {
