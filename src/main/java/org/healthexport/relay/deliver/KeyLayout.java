@@ -25,11 +25,20 @@ public final class KeyLayout {
     }
 
     /**
-     * Checks a template at startup: only known placeholders, no absolute path, no {@code ..}, no empty segment.
+     * Checks a template at startup: only known placeholders, no absolute path, no {@code ..}, no empty segment, only
+     * characters every target writes as they are.
      */
     public static void validate(String sourceId, String template, java.util.Set<String> known) {
         if (template.startsWith("/") || template.contains("\\")) {
             throw new ConfigurationException("Source " + sourceId + ": path '" + template + "' must be relative");
+        }
+        // The template's own text is written into every key as it is: the characters a segment keeps, '=' for
+        // name=value partitions, '/' between folders. Anything else (NUL, control characters, spaces, non-ASCII)
+        // could not be written to a folder target, or would mean something else to another.
+        String literal = PLACEHOLDER.matcher(template).replaceAll("x");
+        if (!literal.matches("[A-Za-z0-9._=/-]*")) {
+            throw new ConfigurationException("Source " + sourceId + ": path '" + template + "' may only contain"
+                    + " letters, digits, '.', '_', '-', '=', '/' and placeholders");
         }
         for (String segment : template.split("/", -1)) {
             if (segment.isEmpty() || segment.equals("..") || segment.equals(".")) {

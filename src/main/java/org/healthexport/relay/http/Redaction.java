@@ -1,6 +1,8 @@
 package org.healthexport.relay.http;
 
 import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -19,6 +21,10 @@ public final class Redaction {
     private Redaction() {
     }
 
+    /**
+     * The URL with the values of secret parameters (in the query, and in the fragment, where OAuth puts tokens)
+     * and any user info replaced by {@code REDACTED}; a text that is not a URL becomes {@code (unparsable URL)}.
+     */
     public static String url(String url) {
         if (url == null) {
             return null;
@@ -29,22 +35,42 @@ public final class Redaction {
         } catch (IllegalArgumentException e) {
             return "(unparsable URL)";
         }
-        String query = uri.getRawQuery();
-        String base = url.contains("?") ? url.substring(0, url.indexOf('?')) : url;
-        if (uri.getRawUserInfo() != null) {
-            base = base.replace(uri.getRawUserInfo() + "@", "REDACTED@");
+        int hash = url.indexOf('#');
+        String fragment = hash < 0 ? null : url.substring(hash + 1);
+        String beforeFragment = hash < 0 ? url : url.substring(0, hash);
+        int q = beforeFragment.indexOf('?');
+        String query = q < 0 ? null : beforeFragment.substring(q + 1);
+        String base = q < 0 ? beforeFragment : beforeFragment.substring(0, q);
+        // The raw authority, not the user info: a host the JDK does not read as a server (my_bucket.example)
+        // leaves getRawUserInfo() null although "user:password@" is there.
+        String authority = uri.getRawAuthority();
+        if (authority != null && authority.contains("@")) {
+            base = base.replace(authority, "REDACTED" + authority.substring(authority.lastIndexOf('@')));
         }
-        if (query == null) {
-            return base;
-        }
-        Matcher m = PARAM.matcher(query);
+        return base + (query == null ? "" : "?" + params(query)) + (fragment == null ? "" : "#" + params(fragment));
+    }
+
+    private static String params(String text) {
+        Matcher m = PARAM.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             String name = m.group(1);
-            String value = SECRET_PARAMS.contains(name.toLowerCase(Locale.ROOT)) ? "REDACTED" : m.group(2);
+            String value = isSecret(name) ? "REDACTED" : m.group(2);
             m.appendReplacement(out, Matcher.quoteReplacement(name + "=" + value));
         }
         m.appendTail(out);
-        return base + "?" + out;
+        return out.toString();
+    }
+
+    /** Servers decode parameter names, so {@code X-Amz-%53ignature} is the signature too. */
+    private static boolean isSecret(String rawName) {
+        String name;
+        try {
+            name = URLDecoder.decode(rawName, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            name = rawName;
+        }
+        return SECRET_PARAMS.contains(name.trim().toLowerCase(Locale.ROOT))
+                || SECRET_PARAMS.contains(rawName.toLowerCase(Locale.ROOT));
     }
 }

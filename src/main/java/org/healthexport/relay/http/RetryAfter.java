@@ -12,10 +12,16 @@ import java.util.Optional;
  * seconds form and the "in the past" rule are the only logic here.
  */
 public final class RetryAfter {
+    /** The longest wait a header can ask for: beyond it a value is a mistake (or a year 9999 date), not a plan. */
+    public static final Duration MAX_WAIT = Duration.ofDays(365);
+
     private RetryAfter() {
     }
 
-    /** The wait the header asks for, measured from {@code now}; empty when absent or unreadable. */
+    /**
+     * The wait the header asks for, measured from {@code now}, within [0, {@link #MAX_WAIT}]; empty when absent or
+     * unreadable.
+     */
     public static Optional<Duration> parse(String header, Instant now) {
         if (header == null || header.isBlank()) {
             return Optional.empty();
@@ -23,17 +29,21 @@ public final class RetryAfter {
         String value = header.trim();
         if (value.chars().allMatch(Character::isDigit)) {
             try {
-                return Optional.of(Duration.ofSeconds(Long.parseLong(value)));
+                return Optional.of(atMost(Duration.ofSeconds(Long.parseLong(value))));
             } catch (NumberFormatException tooLarge) {
-                return Optional.of(Duration.ofDays(365));
+                return Optional.of(MAX_WAIT);
             }
         }
         try {
             Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
             Duration wait = Duration.between(now, at);
-            return Optional.of(wait.isNegative() ? Duration.ZERO : wait);
+            return Optional.of(wait.isNegative() ? Duration.ZERO : atMost(wait));
         } catch (DateTimeParseException e) {
             return Optional.empty();
         }
+    }
+
+    private static Duration atMost(Duration wait) {
+        return wait.compareTo(MAX_WAIT) > 0 ? MAX_WAIT : wait;
     }
 }

@@ -81,7 +81,7 @@ public final class UrlPolicy {
         try {
             for (InetAddress a : InetAddress.getAllByName(h.startsWith("[") ? h.substring(1, h.length() - 1) : h)) {
                 if (a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress() || a.isAnyLocalAddress()
-                        || isUniqueLocalV6(a)) {
+                        || isUniqueLocalV6(a) || isThisNetworkOrSharedV4(a)) {
                     return true;
                 }
             }
@@ -89,6 +89,15 @@ public final class UrlPolicy {
         } catch (UnknownHostException e) {
             return false;
         }
+    }
+
+    /**
+     * 0.0.0.0/8 ("this network": Linux connects 0.x to the host itself) and 100.64.0.0/10 (RFC 6598 shared
+     * space, where some clouds serve instance metadata), which the JDK does not count as local.
+     */
+    private static boolean isThisNetworkOrSharedV4(InetAddress a) {
+        byte[] b = a.getAddress();
+        return b.length == 4 && (b[0] == 0 || (b[0] == 100 && (b[1] & 0xc0) == 64));
     }
 
     private static boolean isUniqueLocalV6(InetAddress a) {

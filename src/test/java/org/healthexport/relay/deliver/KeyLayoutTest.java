@@ -20,14 +20,15 @@ class KeyLayoutTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"{source}/{jobId}", "{source}/{date}/{jobId}", "exports/{orgId}/{externalId}/{jobId}",
-            "{source}", "fixed-folder", "a.b/{date}_{jobId}"})
+            "{source}", "fixed-folder", "a.b/{date}_{jobId}", "exports/date={date}/{jobId}"})
     void validTemplatesAreAccepted(String template) {
         assertThatCode(() -> KeyLayout.validate("s1", template, KNOWN)).doesNotThrowAnyException();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"../{jobId}", "{source}/../../etc", "{source}/..", "..", "./{jobId}", "{source}/./{jobId}",
-            "/{source}/{jobId}", "/", "{source}//{jobId}", "{source}/", "", "{source}\\{jobId}", "..\\{jobId}"})
+            "/{source}/{jobId}", "/", "{source}//{jobId}", "{source}/", "", "{source}\\{jobId}", "..\\{jobId}",
+            "a\u0000/{jobId}", "exports /{jobId}", "é/{jobId}", "{source}:{jobId}", "{}/{jobId}"})
     void templatesThatCouldEscapeThePrefixAreRefused(String template) {
         assertThatThrownBy(() -> KeyLayout.validate("s1", template, KNOWN))
                 .isInstanceOf(ConfigurationException.class).hasMessageContaining("s1");

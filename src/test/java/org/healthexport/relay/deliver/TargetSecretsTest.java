@@ -28,4 +28,12 @@ class TargetSecretsTest {
         assertThat(secrets.redact(null)).isNull();
         assertThat(new TargetSecrets(List.of()).redact("nothing to hide")).isEqualTo("nothing to hide");
     }
+
+    @Test
+    void aSecretFormedAgainAroundTheMarkerOrInsideAnotherIsTakenOutToo() {
+        // found by TargetSecretsProperties: "RRRRRRR" + "REDACTED" holds "RRRRRRRRE" again
+        assertThat(new TargetSecrets(List.of("RRRRRRRRE")).redact("RRRRRRRRRRRRRRRE")).doesNotContain("RRRRRRRRE");
+        assertThat(new TargetSecrets(List.of("pass-word", "my pass-word!")).redact("key my pass-word! was refused"))
+                .isEqualTo("key REDACTED was refused");
+    }
 }

@@ -24,4 +24,15 @@ class RedactionTest {
         assertThat(Redaction.url("https://fhir.example/r4/files/a.ndjson")).isEqualTo("https://fhir.example/r4/files/a.ndjson");
         assertThat(Redaction.url(null)).isNull();
     }
+
+    @Test
+    void secretsInTheFragmentEncodedNamesAndUnusualHostsAreRedactedToo() {
+        // found by RedactionProperties
+        assertThat(Redaction.url("https://app.example/cb#access_token=abc&state=1"))
+                .isEqualTo("https://app.example/cb#access_token=REDACTED&state=1");
+        assertThat(Redaction.url("https://b.example/f?X-Amz-%53ignature=abc&part=2"))
+                .isEqualTo("https://b.example/f?X-Amz-%53ignature=REDACTED&part=2");
+        assertThat(Redaction.url("https://user:pw@my_bucket.s3.example.com/f"))
+                .isEqualTo("https://REDACTED@my_bucket.s3.example.com/f");
+    }
 }

@@ -70,7 +70,8 @@ class UrlPolicyTest {
     void redirectsToInternalAddressesAreRefusedForPublicSources() {
         SourceConfig s = source("https://fhir.example.org/r4", null);
         for (String target : new String[] {"http://127.0.0.1/x", "http://169.254.169.254/latest/meta-data",
-                "http://10.0.0.5/x", "http://192.168.1.1/x", "http://localhost:8080/x", "http://[::1]/x"}) {
+                "http://10.0.0.5/x", "http://192.168.1.1/x", "http://localhost:8080/x", "http://[::1]/x",
+                "http://0.0.0.1/x", "http://100.100.100.200/latest/meta-data", "http://[::ffff:10.1.2.3]/x"}) {
             assertThatThrownBy(() -> UrlPolicy.checkRedirect(s, URI.create(target))).as(target)
                     .isInstanceOf(UrlPolicy.RefusedUrlException.class);
         }

@@ -209,8 +209,9 @@ public class EhealthStatus {
         Instant now = store.now();
         String wait = null;
         if (status.eta() != null && status.eta().isAfter(now)) {
-            long millis = Duration.between(now, status.eta()).toMillis();
-            wait = String.valueOf((millis + 999) / 1000);
+            // whole seconds, rounded up; not toMillis(), which overflows for an eta centuries away
+            Duration until = Duration.between(now, status.eta());
+            wait = String.valueOf(until.getSeconds() + (until.getNano() > 0 ? 1 : 0));
         }
         String progress = "pending" + (status.etaText() == null ? "" : ", eta " + status.etaText());
         return jobs.stillRunning(withRequestId(job, status.requestId()), wait, progress, "pending");

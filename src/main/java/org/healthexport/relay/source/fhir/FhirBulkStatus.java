@@ -187,13 +187,21 @@ public class FhirBulkStatus {
                 if (f.url() == null || f.url().isBlank()) {
                     throw new MalformedStatusException("Manifest " + group.getKey() + " entry without url");
                 }
-                URI url = URI.create(job.statusUrl()).resolve(f.url().trim());
+                URI url;
+                try {
+                    url = URI.create(job.statusUrl()).resolve(f.url().trim());
+                } catch (IllegalArgumentException e) {
+                    // not quoted: an unreadable presigned link cannot be redacted reliably
+                    throw new MalformedStatusException("Manifest " + group.getKey() + " entry with a url that is not"
+                            + " a URL");
+                }
                 if (!urls.add(url.toString())) {
                     continue;
                 }
                 String type = f.type() == null || f.type().isBlank()
                         ? (group.getKey().equals("error") ? "OperationOutcome" : "Resource") : f.type();
-                int n = perType.merge(group.getKey() + "/" + type, 1, Integer::sum);
+                // numbered per type as it appears in the key: "a/b" and "a_b" share a name, so not a number
+                int n = perType.merge(group.getKey() + "/" + KeyLayout.segment(type), 1, Integer::sum);
                 planned.add(JobFile.planned(++seq, group.getKey(), type, url.toString(),
                         KeyLayout.fileKey(folder, group.getKey(), type, n, "ndjson")));
             }

@@ -257,7 +257,8 @@ public class EverythingPull {
         if (target.exists(folder + "/" + org.healthexport.relay.deliver.ReceiptWriter.NAME)
                 || target.exists(folder + "/" + STATUS_FILE)) {
             String taken = folder;
-            folder = folder + "-" + KeyLayout.segment(job.id()).substring(0, Math.min(8, job.id().length()));
+            String id = KeyLayout.segment(job.id()); // may be shorter than the id (leading dots go)
+            folder = folder + "-" + id.substring(0, Math.min(8, id.length()));
             LOG.info("Job {}: {} already holds an earlier delivery; delivering into {}", job.id(), taken, folder);
         }
         return store.update(job.id(), jobs.owner(), JobUpdate.keepState().attribute("folder", folder), false);

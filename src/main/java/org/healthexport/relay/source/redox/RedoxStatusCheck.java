@@ -17,6 +17,19 @@ public record RedoxStatusCheck(String status, String progress, BulkManifest mani
         attemptIds = attemptIds == null ? List.of() : List.copyOf(attemptIds);
     }
 
+    /**
+     * Status {@code 200} exactly: the export is complete. The route asks this rather than compare in Simple, whose
+     * {@code ==} reads "0200" or "２００" as the number 200.
+     */
+    public boolean isComplete() {
+        return "200".equals(status);
+    }
+
+    /** Status {@code 202} exactly: the export is still running. */
+    public boolean isRunning() {
+        return "202".equals(status);
+    }
+
     /** A status of 400 or above inside the envelope. */
     public boolean isError() {
         return code() >= 400;

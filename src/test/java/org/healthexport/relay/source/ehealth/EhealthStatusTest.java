@@ -255,6 +255,17 @@ class EhealthStatusTest {
     }
 
     @Test
+    void anEtaCenturiesAwayIsClampedNotAnOverflow() {
+        // found while writing EhealthStatusProperties: Duration.toMillis() overflowed for an eta in the year 999999999
+        ExportJob job = fx.adoptAndClaim("65f0a1b2000000000000000f");
+        Instant before = Instant.now();
+        ExportJob after = bean.pending(job, bean.parse(200, utf8(
+                "{\"data\":{\"status\":\"pending\",\"eta\":\"+999999999-12-31T23:59:59Z\"}}")));
+        assertThat(after.state()).isEqualTo(JobState.RUNNING);
+        assertThat(Duration.between(before, after.nextPollAt())).isBetween(Duration.ofSeconds(29), Duration.ofSeconds(32));
+    }
+
+    @Test
     void aFailedJobEndsWithItsErrorsAndANotification() throws Exception {
         ExportJob job = fx.adoptAndClaim("65f0a1b2000000000000000f");
         ExportJob after = bean.failed(job, bean.parse(200, utf8(FAILED_422)));

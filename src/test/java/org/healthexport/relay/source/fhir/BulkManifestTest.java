@@ -98,4 +98,42 @@ class BulkManifestTest {
         BulkManifest m = parse("{\"output\":[{\"type\":\"Patient\"}]}");
         assertThatThrownBy(() -> status.plan(job(), "s/j1", m)).isInstanceOf(MalformedStatusException.class);
     }
+
+    @Test
+    void typesThatShareAKeyNameAreNumberedTogetherAndAnUnreadableUrlIsMalformed() throws IOException {
+        // found by BulkManifestProperties: "a/b" and "a_b" both became a_b-1.ndjson, the second overwriting the first
+        BulkManifest m = parse("""
+                {"output":[{"type":"a/b","url":"https://fhir.example/f/1"},{"type":"a_b","url":"https://fhir.example/f/2"},
+                           {"type":"a\\\\b","url":"https://fhir.example/f/3"}]}""");
+        assertThat(status.plan(job(), "s/j1", m)).extracting(JobFile::targetKey)
+                .containsExactly("s/j1/a_b-1.ndjson", "s/j1/a_b-2.ndjson", "s/j1/a_b-3.ndjson");
+        BulkManifest bad = parse("{\"output\":[{\"type\":\"Patient\",\"url\":\"https://fhir.example/a b?sig=s3cret\"}]}");
+        assertThatThrownBy(() -> status.plan(job(), "s/j1", bad)).isInstanceOf(MalformedStatusException.class)
+                .hasMessageContaining("not a URL").hasMessageNotContaining("s3cret");
+    }
+
+    @Test
+    void fiveThousandEntriesParseAndPlanQuickly() throws IOException {
+        StringBuilder json = new StringBuilder("{\"transactionTime\":\"2021-01-01T00:00:00Z\",\"output\":[");
+        for (int i = 0; i < 5000; i++) {
+            json.append(i == 0 ? "" : ",").append("{\"type\":\"").append(i % 2 == 0 ? "Observation" : "../Patient")
+                    .append("\",\"url\":\"https://fhir.example/files/").append(i % 4999).append(".ndjson?sig=s")
+                    .append("\",\"count\":").append(i).append('}');
+        }
+        json.append("],\"error\":[null,{\"url\":\"https://fhir.example/files/7.ndjson?sig=s\"}]}");
+        FhirBulkStatus large = new FhirBulkStatus(null, null, null, null, 16L * 1024 * 1024);
+        long start = System.nanoTime();
+        BulkManifest m = large.parse(new ByteArrayInputStream(json.toString().getBytes(StandardCharsets.UTF_8)));
+        List<JobFile> files = large.plan(job(), "s/j1", m);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        // every distinct URL once: the last output repeats the first, the error entry repeats an output (so it is
+        // delivered once, as that output), the null entry is dropped
+        assertThat(m.output()).hasSize(5000);
+        assertThat(m.error()).hasSize(1);
+        assertThat(files).hasSize(4999).extracting(JobFile::group).containsOnly("output");
+        assertThat(files).extracting(JobFile::targetKey).doesNotHaveDuplicates()
+                .contains("s/j1/Observation-2500.ndjson", "s/j1/_Patient-2499.ndjson");
+        // linear work: well under a second even on a busy 2-core machine
+        assertThat(millis).isLessThan(3000);
+    }
 }

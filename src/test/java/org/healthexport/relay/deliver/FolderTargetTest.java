@@ -1,0 +1,66 @@
+package org.healthexport.relay.deliver;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The folder target with the bad-input corpus of issue 8: nothing lands outside the job folder. */
+class FolderTargetTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void hostileResourceTypesAndIdsAreWrittenInsideTheJobFolder() throws IOException {
+        Path root = tmp.resolve("out");
+        FolderTarget target = new FolderTarget(root);
+        List<String> hostile = List.of("../../escaped", "/etc/passwd", "..\\..\\win", "a\u0000b", "..", ".",
+                "x/../../../y", "Ω😀", "x".repeat(5000), ".hidden", "", "C:\\temp\\x");
+        String folder = KeyLayout.jobFolder("{source}/{jobId}", KeyLayout.commonValues("../src",
+                "../../job", java.time.Instant.parse("2026-11-29T10:00:00Z")));
+        int n = 0;
+        for (String type : hostile) {
+            for (String group : new String[] {"output", "error", "../deleted"}) {
+                String key = KeyLayout.fileKey(folder, group, type, ++n, "ndjson");
+                target.put(key, new ByteArrayInputStream(type.getBytes(StandardCharsets.UTF_8)), -1, "application/fhir+ndjson");
+            }
+        }
+        Path jobFolder = root.resolve(folder).normalize();
+        try (Stream<Path> all = Files.walk(tmp)) {
+            List<Path> files = all.filter(Files::isRegularFile).toList();
+            assertThat(files).hasSize(hostile.size() * 3)
+                    .allSatisfy(f -> assertThat(f.startsWith(jobFolder)).as(f.toString()).isTrue());
+            assertThat(files).allSatisfy(f -> assertThat(f.getFileName().toString().length()).isLessThan(200));
+        }
+    }
+
+    @Test
+    void aRawKeyThatEscapesOrCannotBeAPathIsRefused() throws IOException {
+        FolderTarget target = new FolderTarget(tmp.resolve("out"));
+        for (String key : List.of("../x", "a/../../x", "/abs/../../x", "")) {
+            assertThatThrownBy(() -> target.put(key, InputStreamOf.empty(), 0, "text/plain")).as(key)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        assertThatThrownBy(() -> target.put("a\u0000b", InputStreamOf.empty(), 0, "text/plain"))
+                .isInstanceOf(InvalidPathException.class);
+        try (Stream<Path> all = Files.walk(tmp)) {
+            assertThat(all.filter(Files::isRegularFile)).isEmpty();
+        }
+    }
+
+    private static final class InputStreamOf {
+        static java.io.InputStream empty() {
+            return new ByteArrayInputStream(new byte[0]);
+        }
+    }
+}
