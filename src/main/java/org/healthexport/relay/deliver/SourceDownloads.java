@@ -1,6 +1,5 @@
 package org.healthexport.relay.deliver;
 
-import org.apache.camel.Body;
 import org.apache.camel.ExchangeProperty;
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.SourceConfig;
@@ -68,21 +67,18 @@ public class SourceDownloads extends AbstractExecutorService {
     private int parallelOf(SourceConfig source) {
         int n = source.intProperty("parallel-downloads", defaultParallel);
         if (n < 1) {
-            throw new ConfigurationException("relay.sources." + source.id() + ".parallel-downloads must be at least 1, not " + n);
+            throw new ConfigurationException("relay.sources." + source.id() + ".parallel-downloads must be at least 1,"
+                    + " not " + n);
         }
         return n;
     }
 
     /**
-     * deliver-job, just before the split over {@code files}: the split about to start on this thread runs on the
-     * job's source's pool. Nothing is handed off for an empty list (the split then submits nothing).
+     * deliver-job, just before the split over the job's files: the split about to start on this thread runs on
+     * the job's source's pool. (Camel submits a split's first task even when there are no files.)
      */
-    public void forJob(@ExchangeProperty("job") ExportJob job, @Body List<?> files) {
-        if (files == null || files.isEmpty()) {
-            HANDED_OFF.remove();
-        } else {
-            HANDED_OFF.set(job.sourceId());
-        }
+    public void forJob(@ExchangeProperty("job") ExportJob job) {
+        HANDED_OFF.set(job.sourceId());
     }
 
     @Override

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -70,11 +69,7 @@ class SourceDownloadsTest {
     private Future<?> split(SourceDownloads downloads, ExportJob job, int files, Runnable fetch) {
         CountDownLatch done = new CountDownLatch(files);
         return routeThreads.submit(() -> {
-            List<String> pending = new ArrayList<>();
-            for (int i = 0; i < files; i++) {
-                pending.add("file-" + i);
-            }
-            downloads.forJob(job, pending);
+            downloads.forJob(job);
             // the route's thread submits the iteration; the iteration, on the pool, submits every file
             downloads.execute(() -> {
                 for (int i = 0; i < files; i++) {
@@ -167,12 +162,8 @@ class SourceDownloadsTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("forJob");
 
         // the hand-off serves the one submission that starts the split, not a later one from the route's thread
-        downloads.forJob(job("j1", "a"), List.of("file-0"));
+        downloads.forJob(job("j1", "a"));
         downloads.execute(() -> { });
-        assertThatThrownBy(() -> downloads.execute(() -> { })).isInstanceOf(IllegalStateException.class);
-
-        // a job with nothing left to fetch hands nothing off
-        downloads.forJob(job("j2", "a"), List.of());
         assertThatThrownBy(() -> downloads.execute(() -> { })).isInstanceOf(IllegalStateException.class);
     }
 
