@@ -312,7 +312,7 @@ public class JobLifecycle {
     }
 
     private ExportJob transition(ExportJob job, JobUpdate update, boolean releaseLease) {
-        ExportJob after = store.update(job.id(), owner, update, releaseLease);
+        ExportJob after = store.update(job, owner, update, releaseLease);
         if (after.state() != job.state()) {
             events.stateChanged(after, job.state(), after.state(), after.lastError());
         }
