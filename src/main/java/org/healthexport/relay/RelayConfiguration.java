@@ -7,7 +7,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.http.HttpComponent;
+import org.apache.camel.builder.ThreadPoolProfileBuilder;
 import org.apache.camel.spi.Registry;
+import org.apache.camel.util.concurrent.ThreadPoolRejectedPolicy;
 import org.apache.camel.support.service.ServiceSupport;
 import org.flywaydb.core.Flyway;
 import org.healthexport.relay.api.JobsApi;
@@ -21,6 +23,7 @@ import org.healthexport.relay.deliver.DeliveryTargets;
 import org.healthexport.relay.deliver.KeyLayout;
 import org.healthexport.relay.deliver.ReceiptWriter;
 import org.healthexport.relay.http.OutboundTls;
+import org.healthexport.relay.deliver.SourceDownloads;
 import org.healthexport.relay.http.SourceFiles;
 import org.healthexport.relay.http.VendorRequestIds;
 import org.healthexport.relay.job.JobLifecycle;
@@ -50,6 +53,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Wires the relay's beans from {@code relay.*} properties and binds them under the names the YAML routes use.
@@ -182,6 +186,7 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,
                 org.healthexport.relay.deliver.LineLengths.Limit.from(props)));
+        registry.bind("sourceDownloads", sourceDownloads(context, sources, props.getInt("relay.download.parallel", 8)));
 
         Map<String, JobAdopter> adopters = new HashMap<>();
         KindContext kindContext = new KindContext(context, props, sources, store, jobs, auth, files, http, clock,
@@ -206,6 +211,19 @@ public class RelayConfiguration implements CamelConfiguration {
         LOG.info("Relay {} ready: {} source(s) {}, store {}, target {}", owner, sources.all().size(),
                 sources.all().stream().map(SourceConfig::id).toList(), store.isPostgres() ? "PostgreSQL" : "H2",
                 target.kind());
+    }
+
+    /**
+     * Each source's download pool, made by Camel so it is named {@code downloads-<source>} and shut down with the
+     * context; idle threads end after a minute, so a source that delivers rarely holds none. The queue is
+     * unbounded (Camel's -1 would mean no queue at all) and a full pool never runs a file on the caller's thread.
+     */
+    private SourceDownloads sourceDownloads(CamelContext context, Sources sources, int defaultParallel) {
+        return new SourceDownloads(sources, defaultParallel, (id, threads) -> context.getExecutorServiceManager()
+                .newThreadPool(this, "downloads-" + id, new ThreadPoolProfileBuilder("downloads-" + id)
+                        .poolSize(threads).maxPoolSize(threads).maxQueueSize(Integer.MAX_VALUE)
+                        .rejectedPolicy(ThreadPoolRejectedPolicy.Abort)
+                        .keepAliveTime(60L, TimeUnit.SECONDS).allowCoreThreadTimeOut(true).build()));
     }
 
     /** The demo's closing words: where the delivered files and the receipt are. */

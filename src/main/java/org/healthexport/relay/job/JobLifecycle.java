@@ -438,7 +438,7 @@ public class JobLifecycle {
         if (update.requestId == null && job.requestId() != null) {
             update.requestId(job.requestId()); // the last answer's id, captured by the route, stored in the same write
         }
-        ExportJob after = store.update(job.id(), owner, update, releaseLease);
+        ExportJob after = store.update(job, owner, update, releaseLease);
         if (after.state() != job.state()) {
             events.stateChanged(after, job.state(), after.state(), after.lastError());
         }

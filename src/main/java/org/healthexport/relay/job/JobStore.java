@@ -247,15 +247,38 @@ public class JobStore {
     }
 
     /**
-     * Applies a step's changes. With {@code owner} set, the update only lands while that relay still holds
-     * the lease; {@code releaseLease} hands the job back to the scheduler (its next poll time decides).
+     * Applies a step's changes to {@code job}, the caller's copy (as claimed, or as the last update returned it),
+     * and returns the job as now stored, built from that copy: one UPDATE, no read. The update lands only while
+     * the stored job is still that copy ({@code updated_at}, which every update moves forward); should the copy
+     * be behind (a step changed the job and the route kept the older copy), the stored job is read and the
+     * changes applied to it instead, so nothing stored since is lost or reverted. With {@code owner} set, the
+     * update only lands while that relay still holds the lease (else {@link LeaseLostException});
+     * {@code releaseLease} hands the job back to the scheduler (its next poll time decides).
      */
-    public ExportJob update(String jobId, String owner, JobUpdate u, boolean releaseLease) {
-        // the same values written twice are the same row: safe to repeat after a lost connection
-        return again(() -> updateOnce(jobId, owner, u, releaseLease));
+    public ExportJob update(ExportJob job, String owner, JobUpdate u, boolean releaseLease) {
+        // safe to repeat after a lost connection: had the first try landed, updated_at moved, so the repeat reads
+        // the stored job and writes the same values to it
+        return again(() -> updateOnce(job, owner, u, releaseLease));
     }
 
-    private ExportJob updateOnce(String jobId, String owner, JobUpdate u, boolean releaseLease) {
+    private ExportJob updateOnce(ExportJob job, String owner, JobUpdate u, boolean releaseLease) {
+        ExportJob updated = job.updatedAt() == null ? null : updateIfCurrent(job, owner, u, releaseLease);
+        if (updated != null) {
+            return updated;
+        }
+        ExportJob stored = find(job.id()).orElseThrow(() -> new StoreException("No job " + job.id(), null));
+        if (stored.updatedAt().equals(job.updatedAt())) {
+            throw new LeaseLostException(job.id()); // the copy was current: the lease guard refused it
+        }
+        updated = updateIfCurrent(stored, owner, u, releaseLease);
+        if (updated == null) {
+            throw new LeaseLostException(job.id()); // another relay holds it, or is changing it right now
+        }
+        return updated;
+    }
+
+    /** The update, if the job is stored as {@code job} says and the lease allows it; else null. */
+    private ExportJob updateIfCurrent(ExportJob job, String owner, JobUpdate u, boolean releaseLease) {
         List<String> sets = new ArrayList<>();
         List<Object> args = new ArrayList<>();
         set(sets, args, "state", u.state == null ? null : u.state.name());
@@ -274,36 +297,37 @@ public class JobStore {
         set(sets, args, "expires_at", u.expiresAt);
         set(sets, args, "request_url", u.requestUrl);
         set(sets, args, "dedup_key", u.dedupKey);
+        Map<String, String> attributes = u.attributesOf(job);
         if (!u.attributes.isEmpty()) {
-            Map<String, String> merged = new LinkedHashMap<>(get(jobId).attributes());
-            u.attributes.forEach((k, v) -> {
-                if (v == null) {
-                    merged.remove(k);
-                } else {
-                    merged.put(k, v);
-                }
-            });
-            set(sets, args, "attributes", toJson(merged));
+            set(sets, args, "attributes", toJson(attributes));
         }
         if (releaseLease) {
             sets.add("lease_owner = NULL");
             sets.add("lease_until = NULL");
         }
+        // strictly later than the copy's, even within one clock tick: updated_at tells a current copy from an old one
+        Instant updatedAt = stored(now());
+        if (!updatedAt.isAfter(job.updatedAt())) {
+            updatedAt = job.updatedAt().plus(1, java.time.temporal.ChronoUnit.MICROS);
+        }
         sets.add("updated_at = ?");
-        args.add(now());
-        String sql = "UPDATE export_job SET " + String.join(", ", sets) + " WHERE id = ?";
-        args.add(jobId);
+        args.add(updatedAt);
+        String sql = "UPDATE export_job SET " + String.join(", ", sets) + " WHERE id = ? AND updated_at = ?";
+        args.add(job.id());
+        args.add(job.updatedAt());
         if (owner != null) {
             sql += " AND (lease_owner = ? OR lease_owner IS NULL)";
             args.add(owner);
         }
         if (execute(sql, args.toArray()) != 1) {
-            if (find(jobId).isEmpty()) {
-                throw new StoreException("No job " + jobId, null);
-            }
-            throw new LeaseLostException(jobId);
+            return null;
         }
-        return get(jobId);
+        return u.applyTo(job, attributes, updatedAt);
+    }
+
+    /** An instant as the store keeps it (H2 and PostgreSQL: to the microsecond), so a built job equals a read one. */
+    static Instant stored(Instant value) {
+        return value == null ? null : value.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
     }
 
     private static void set(List<String> sets, List<Object> args, String column, Object value) {
@@ -550,7 +574,7 @@ public class JobStore {
         if (value == null) {
             ps.setNull(index, Types.TIMESTAMP_WITH_TIMEZONE);
         } else {
-            ps.setObject(index, value.atOffset(ZoneOffset.UTC));
+            ps.setObject(index, stored(value).atOffset(ZoneOffset.UTC));
         }
     }
 

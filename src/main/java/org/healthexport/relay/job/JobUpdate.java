@@ -53,6 +53,42 @@ public final class JobUpdate {
         return state;
     }
 
+    /** The job's attributes after this update: set ones replaced, ones set to null removed. */
+    Map<String, String> attributesOf(ExportJob job) {
+        Map<String, String> merged = new LinkedHashMap<>(job.attributes());
+        attributes.forEach((k, v) -> {
+            if (v == null) {
+                merged.remove(k);
+            } else {
+                merged.put(k, v);
+            }
+        });
+        return merged;
+    }
+
+    /** The job as this update leaves it, instants as the store keeps them; anything unset keeps the job's value. */
+    ExportJob applyTo(ExportJob job, Map<String, String> newAttributes, Instant updatedAt) {
+        return new ExportJob(job.id(), job.sourceId(), job.kind(),
+                or(vendorJobId, job.vendorJobId()),
+                or(statusUrl, job.statusUrl()),
+                or(state, job.state()),
+                or(vendorStatus, job.vendorStatus()),
+                or(progress, job.progress()),
+                or(JobStore.stored(nextPollAt), job.nextPollAt()),
+                job.deadlineAt(),
+                attempts != null ? attempts : job.attempts(),
+                lastError != null ? lastError : clearLastError ? null : job.lastError(),
+                or(requestId, job.requestId()),
+                or(JobStore.stored(transactionTime), job.transactionTime()),
+                or(JobStore.stored(expiresAt), job.expiresAt()),
+                or(requestUrl, job.requestUrl()),
+                newAttributes, job.createdAt(), updatedAt);
+    }
+
+    private static <T> T or(T value, T kept) {
+        return value != null ? value : kept;
+    }
+
     static String truncate(String value, int max) {
         return value == null || value.length() <= max ? value : value.substring(0, max - 1) + "…";
     }

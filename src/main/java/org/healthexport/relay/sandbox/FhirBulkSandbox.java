@@ -61,6 +61,8 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile String extraOutputUrl;
     private final Map<String, byte[]> extraFiles = new java.util.concurrent.ConcurrentSkipListMap<>();
     private volatile java.time.Duration slowStatus;
+    private volatile java.time.Duration fileDelay = java.time.Duration.ZERO;
+    private final Map<String, FileConcurrency> fileConcurrency = new ConcurrentHashMap<>();
 
     public FhirBulkSandbox(String host, int port) {
         super(host, port);
@@ -75,6 +77,7 @@ public class FhirBulkSandbox extends SandboxServer {
 
     private static final class Job {
         final String id;
+        final String level;
         final String request;
         final Set<String> types;
         final boolean since;
@@ -82,12 +85,19 @@ public class FhirBulkSandbox extends SandboxServer {
         volatile boolean deleted;
         volatile boolean expired;
 
-        Job(String id, String request, Set<String> types, boolean since) {
+        Job(String id, String level, String request, Set<String> types, boolean since) {
             this.id = id;
+            this.level = level;
             this.request = request;
             this.types = types;
             this.since = since;
         }
+    }
+
+    /** File requests being answered at once, and the most seen, for the exports of one kick-off level. */
+    private static final class FileConcurrency {
+        final AtomicInteger now = new AtomicInteger();
+        final AtomicInteger max = new AtomicInteger();
     }
 
     // ---- settings and faults, for the demo configuration and the tests --------------------------------------
@@ -117,6 +127,16 @@ public class FhirBulkSandbox extends SandboxServer {
     public void addOutputFile(String name, byte[] content) { extraFiles.put(name, content.clone()); }
     public void clearOutputFiles() { extraFiles.clear(); }
     public void queueKickoffFault(Fault fault) { kickoffFaults.add(fault); }
+    /** Every file answer (here or from the storage) waits this long before its first byte (a slow server). */
+    public FhirBulkSandbox fileDelay(java.time.Duration delay) { this.fileDelay = delay; return this; }
+    /**
+     * The most file requests answered at once for the exports kicked off at this level: {@code Group/<id>},
+     * {@code Patient} or {@code ""} (system). Two sources exporting different groups are told apart this way.
+     */
+    public int maxConcurrentFileRequests(String exportLevel) {
+        FileConcurrency c = fileConcurrency.get(exportLevel);
+        return c == null ? 0 : c.max.get();
+    }
     /** The next {@code times} requests for this file name answer {@code code}. */
     public void failFile(String name, int code, int times) { fileFaults.put(name + "#" + code, times); }
     /** The next request for this file name is cut after half its bytes. */
@@ -214,7 +234,8 @@ public class FhirBulkSandbox extends SandboxServer {
         LOG.info("Sandbox: {} kick-off {} {} -> export {} of {}", ex.getRequestMethod(), ex.getRequestURI().getRawPath(),
                 query == null ? "" : query, id, types);
         String request = baseUrl() + BASE_PATH + "/" + rest + (query == null ? "" : "?" + query);
-        jobs.put(id, new Job(id, request, types, params.containsKey("_since")));
+        String level = rest.substring(0, rest.length() - "$export".length()).replaceAll("/$", "");
+        jobs.put(id, new Job(id, level, request, types, params.containsKey("_since")));
         ex.getResponseHeaders().set("Content-Location", fhirBase() + "jobs/" + id);
         send(ex, 202, null, new byte[0]);
     }
@@ -306,7 +327,25 @@ public class FhirBulkSandbox extends SandboxServer {
             sendJson(ex, 404, outcome("not-found", "No such file"));
             return;
         }
-        serve(ex, name, content);
+        serveCounted(ex, job, name, content);
+    }
+
+    /** Serves a file of the job, counted among the file requests of its kick-off level while it is answered. */
+    private void serveCounted(HttpExchange ex, Job job, String name, byte[] content) throws IOException {
+        FileConcurrency c = fileConcurrency.computeIfAbsent(job.level, l -> new FileConcurrency());
+        c.max.accumulateAndGet(c.now.incrementAndGet(), Math::max);
+        try {
+            java.time.Duration delay = fileDelay;
+            if (!delay.isZero()) {
+                Thread.sleep(delay.toMillis());
+            }
+            serve(ex, name, content);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } finally {
+            c.now.decrementAndGet();
+        }
     }
 
     void serve(HttpExchange ex, String name, byte[] content) throws IOException {
@@ -511,7 +550,7 @@ public class FhirBulkSandbox extends SandboxServer {
                 send(ex, 403, "application/xml", EXPIRED_LINK);
                 return;
             }
-            serve(ex, parts[3], content(parts[3]));
+            serveCounted(ex, job, parts[3], content(parts[3]));
         }
     }
 

@@ -49,7 +49,7 @@ abstract class JobStoreContract {
     void aJobKeepsEveryRecordedField() {
         ExportJob job = newJob("https://x/jobs/1");
         Instant tx = clock.instant().minusSeconds(60);
-        store.update(job.id(), null, JobUpdate.to(JobState.RUNNING).vendorStatus("in-progress").progress("50%")
+        store.update(job, null, JobUpdate.to(JobState.RUNNING).vendorStatus("in-progress").progress("50%")
                 .attempts(3).lastError("boom").requestId("req-1").transactionTime(tx)
                 .expiresAt(tx.plusSeconds(3600)).attribute("retrievalId", "r1"), true);
         ExportJob read = store.get(job.id());
@@ -67,6 +67,44 @@ abstract class JobStoreContract {
         assertThat(read.attributes()).containsEntry("k", "v").containsEntry("retrievalId", "r1");
         assertThat(read.createdAt()).isNotNull();
         assertThat(read.updatedAt()).isNotNull();
+    }
+
+    @Test
+    void anUpdateReturnsTheJobAsStoredWithoutReadingItBack() {
+        ExportJob job = newJob("https://x/jobs/1");
+        clock.advance(Duration.ofNanos(1_234_567)); // finer than the store keeps
+        ExportJob running = store.update(job, null, JobUpdate.to(JobState.RUNNING).vendorStatus("in-progress")
+                .progress("50%").attempts(2).lastError("slow").requestId("req-1").statusUrl("https://x/jobs/1b")
+                .vendorJobId("v-1").requestUrl("https://x/$export").transactionTime(clock.instant().minusSeconds(5))
+                .expiresAt(clock.instant().plusSeconds(3600)).nextPollAt(clock.instant().plusMillis(1500))
+                .attribute("retrievalId", "r1"), true);
+        assertThat(running).isEqualTo(store.get(job.id()));
+
+        clock.advance(Duration.ofSeconds(1));
+        ExportJob ready = store.update(running, null, JobUpdate.to(JobState.READY).clearLastError()
+                .attribute("k", null).attribute("folder", "f"), false);
+        assertThat(ready).isEqualTo(store.get(job.id()));
+        assertThat(ready.lastError()).isNull();
+        assertThat(ready.attributes()).containsOnly(Map.entry("retrievalId", "r1"), Map.entry("folder", "f"));
+        assertThat(ready.updatedAt()).isAfter(running.updatedAt());
+    }
+
+    @Test
+    void aStepHoldingAnOlderCopyNeitherLosesNorRevertsWhatWasStoredSince() {
+        ExportJob copy = newJob("https://x/jobs/1");
+        // another step of the same exchange stored this; the route kept the older copy (same clock tick too)
+        store.update(copy, "relay-a", JobUpdate.keepState().vendorJobId("v-1").attribute("folder", "f"), false);
+
+        ExportJob after = store.update(copy, "relay-a", JobUpdate.to(JobState.RUNNING).attribute("pages", "3"), true);
+        assertThat(after).isEqualTo(store.get(copy.id()));
+        assertThat(after.vendorJobId()).isEqualTo("v-1");
+        assertThat(after.attributes()).containsOnly(Map.entry("k", "v"), Map.entry("folder", "f"), Map.entry("pages", "3"));
+
+        // an older copy never gets past the lease guard either
+        store.claimDue("relay-b", Duration.ofSeconds(30), 10);
+        assertThatThrownBy(() -> store.update(copy, "relay-a", JobUpdate.to(JobState.FAILED), true))
+                .isInstanceOf(LeaseLostException.class);
+        assertThat(store.get(copy.id()).state()).isEqualTo(JobState.RUNNING);
     }
 
     @Test
@@ -93,7 +131,7 @@ abstract class JobStoreContract {
     void onlyDueJobsAreClaimedAndALeasedJobIsNotClaimedAgain() {
         ExportJob due = newJob("https://x/jobs/due");
         ExportJob later = newJob("https://x/jobs/later");
-        store.update(later.id(), null, JobUpdate.keepState().nextPollAt(clock.instant().plusSeconds(60)), true);
+        store.update(later, null, JobUpdate.keepState().nextPollAt(clock.instant().plusSeconds(60)), true);
 
         assertThat(store.claimDue("relay-a", Duration.ofSeconds(30), 10)).extracting(ExportJob::id).containsExactly(due.id());
         assertThat(store.claimDue("relay-b", Duration.ofSeconds(30), 10)).isEmpty();
@@ -106,7 +144,7 @@ abstract class JobStoreContract {
     @Test
     void terminalJobsAreNeverClaimed() {
         ExportJob job = newJob("https://x/jobs/done");
-        store.update(job.id(), null, JobUpdate.to(JobState.DELIVERED), true);
+        store.update(job, null, JobUpdate.to(JobState.DELIVERED), true);
         assertThat(store.claimDue("relay-a", Duration.ofSeconds(30), 10)).isEmpty();
     }
 
@@ -116,10 +154,10 @@ abstract class JobStoreContract {
         store.claimDue("relay-a", Duration.ofSeconds(10), 10);
         clock.advance(Duration.ofSeconds(11));
         assertThat(store.claimDue("relay-b", Duration.ofSeconds(10), 10)).hasSize(1);
-        assertThatThrownBy(() -> store.update(job.id(), "relay-a", JobUpdate.to(JobState.FAILED), true))
+        assertThatThrownBy(() -> store.update(job, "relay-a", JobUpdate.to(JobState.FAILED), true))
                 .isInstanceOf(LeaseLostException.class);
         assertThat(store.renewLease(job.id(), "relay-a", Duration.ofSeconds(10))).isFalse();
-        assertThat(store.update(job.id(), "relay-b", JobUpdate.to(JobState.RUNNING), true).state()).isEqualTo(JobState.RUNNING);
+        assertThat(store.update(job, "relay-b", JobUpdate.to(JobState.RUNNING), true).state()).isEqualTo(JobState.RUNNING);
     }
 
     @Test
@@ -206,7 +244,7 @@ abstract class JobStoreContract {
     void countsByState() {
         newJob("https://x/jobs/1");
         ExportJob b = newJob("https://x/jobs/2");
-        store.update(b.id(), null, JobUpdate.to(JobState.FAILED), true);
+        store.update(b, null, JobUpdate.to(JobState.FAILED), true);
         assertThat(store.countByState()).containsEntry(JobState.SUBMITTED, 1L).containsEntry(JobState.FAILED, 1L)
                 .containsEntry(JobState.DELIVERED, 0L);
     }
@@ -217,7 +255,7 @@ abstract class JobStoreContract {
         ExportJob b = newJob("https://x/jobs/2");
         store.adopt(new NewJob("other", "healthex", null, "https://y/jobs/1", null, Map.of()), JobState.SUBMITTED,
                 clock.instant(), clock.instant().plus(Duration.ofHours(1)));
-        store.update(b.id(), null, JobUpdate.to(JobState.FAILED), true);
+        store.update(b, null, JobUpdate.to(JobState.FAILED), true);
         Map<JobState, Map<String, Long>> counts = store.countByStateAndKind();
         assertThat(counts.get(JobState.SUBMITTED)).containsOnly(Map.entry("fhir-bulk", 1L), Map.entry("healthex", 1L));
         assertThat(counts.get(JobState.FAILED)).containsOnly(Map.entry("fhir-bulk", 1L));

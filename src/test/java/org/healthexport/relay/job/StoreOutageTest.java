@@ -58,7 +58,7 @@ class StoreOutageTest {
         // restarted in less than the pool's half-second validation bypass: the pooled connection looks fine
         proxy.cutAndRefuse();
         proxy.accept();
-        assertThat(store.update(job.id(), null, JobUpdate.to(JobState.RUNNING).progress("50%"), true).progress())
+        assertThat(store.update(job, null, JobUpdate.to(JobState.RUNNING).progress("50%"), true).progress())
                 .isEqualTo("50%");
         assertThat(store.get(job.id()).state()).isEqualTo(JobState.RUNNING);
         assertThat(proxy.connectionsAccepted()).isGreaterThan(before);

@@ -261,7 +261,7 @@ public class EverythingPull {
             folder = folder + "-" + id.substring(0, Math.min(8, id.length()));
             LOG.info("Job {}: {} already holds an earlier delivery; delivering into {}", job.id(), taken, folder);
         }
-        return store.update(job.id(), jobs.owner(), JobUpdate.keepState().attribute("folder", folder), false);
+        return store.update(job, jobs.owner(), JobUpdate.keepState().attribute("folder", folder), false);
     }
 
     /**

@@ -119,7 +119,7 @@ public class RetrievalWatch {
                     + " appeared within " + source.noRetrievalTimeout() + " (" + what + "); the patient may not "
                     + "have completed document selection, or the retrieval was aborted");
         }
-        ExportJob marked = jobs.store().update(job.id(), jobs.owner(),
+        ExportJob marked = jobs.store().update(job, jobs.owner(),
                 JobUpdate.keepState().attribute(NO_RETRIEVAL_SINCE, since.toString()), false);
         return jobs.stillRunning(marked, null, what, vendorStatus);
     }
@@ -144,7 +144,7 @@ public class RetrievalWatch {
         if (!changed && job.attribute(NO_RETRIEVAL_SINCE) == null) {
             return job;
         }
-        return jobs.store().update(job.id(), jobs.owner(), u, false);
+        return jobs.store().update(job, jobs.owner(), u, false);
     }
 
     /** A new, empty report for this poll; the route adds each location. */
@@ -215,7 +215,7 @@ public class RetrievalWatch {
                 notifyIncomplete(job, report);
             }
         }
-        return jobs.store().update(job.id(), jobs.owner(), u, false);
+        return jobs.store().update(job, jobs.owner(), u, false);
     }
 
     private void notifyIncomplete(ExportJob job, LocationReport report) {
