@@ -32,7 +32,7 @@ class StatusCodeProperties {
 
     @Example
     void theRoutesChoicesAreTheOnesEvaluated() {
-        assertThat(FHIR.branch(null, Map.of("CamelHttpResponseCode", 204), Map.of())).contains("unknownStatus");
+        assertThat(FHIR.branch(null, Map.of("CamelHttpResponseCode", 204), Map.of())).contains("unknownAnswer");
         assertThat(ORACLE.branch(null, Map.of("CamelHttpResponseCode", 200), Map.of())).contains("complete", "expired");
     }
 }
