@@ -38,15 +38,30 @@ public class FhirBulkStatus {
     private final SourceFiles files;
     private final SourceAuth auth;
     private final long maxStatusBytes;
+    private final int maxManifestPages;
     private final ObjectMapper json = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     public FhirBulkStatus(Sources sources, JobLifecycle jobs, SourceFiles files, SourceAuth auth, long maxStatusBytes) {
+        this(sources, jobs, files, auth, maxStatusBytes, DEFAULT_MAX_MANIFEST_PAGES);
+    }
+
+    /** {@code maxManifestPages}: a manifest paged beyond this ({@code link next}) is refused as malformed. */
+    public FhirBulkStatus(Sources sources, JobLifecycle jobs, SourceFiles files, SourceAuth auth, long maxStatusBytes,
+                          int maxManifestPages) {
         this.sources = sources;
         this.jobs = jobs;
         this.files = files;
         this.auth = auth;
         this.maxStatusBytes = maxStatusBytes;
+        this.maxManifestPages = maxManifestPages;
+    }
+
+    public static final int DEFAULT_MAX_MANIFEST_PAGES = 1000;
+
+    /** {@code relay.http.max-manifest-pages}. */
+    public static int maxManifestPages(org.healthexport.relay.config.RelayProperties props) {
+        return props.getInt("relay.http.max-manifest-pages", DEFAULT_MAX_MANIFEST_PAGES);
     }
 
     /** Parses one manifest page; a body that is not a manifest is a {@link MalformedStatusException}. */
@@ -84,6 +99,11 @@ public class FhirBulkStatus {
         SourceConfig source = sources.get(job.sourceId());
         Set<String> seenPages = new HashSet<>();
         for (String next = manifest.nextPage(); next != null && seenPages.add(next); next = manifest.nextPage()) {
+            if (seenPages.size() >= maxManifestPages) {
+                // a server that keeps sending new next links would otherwise be followed for ever
+                throw new MalformedStatusException("The manifest goes on past " + maxManifestPages
+                        + " pages (relay.http.max-manifest-pages)");
+            }
             URI page = URI.create(job.statusUrl()).resolve(next);
             try (InputStream in = files.open(source, page, true, auth.tokens(source.id()), "application/json")) {
                 manifest = manifest.append(parse(in));

@@ -28,6 +28,21 @@ class BulkManifestTest {
     }
 
     @Test
+    void aManifestPagedBeyondTheLimitIsRefusedBeforeThePageIsFetched() throws IOException {
+        // files and auth are null: following the next link would fail with another error than the one asserted
+        FhirBulkStatus limited = new FhirBulkStatus(
+                new org.healthexport.relay.config.Sources(List.of(FhirBulkKickoffTest.source(Map.of()))),
+                null, null, null, 10_000, 1);
+        BulkManifest paged = parse("{\"transactionTime\":\"2026-01-01T00:00:00Z\",\"request\":\"https://x/$export\","
+                + "\"requiresAccessToken\":true,\"output\":[],\"error\":[],"
+                + "\"link\":[{\"relation\":\"next\",\"url\":\"https://x/manifest-2.json\"}]}");
+
+        assertThatThrownBy(() -> limited.complete(job(), paged, null))
+                .isInstanceOf(MalformedStatusException.class)
+                .hasMessageContaining("past 1 pages (relay.http.max-manifest-pages)");
+    }
+
+    @Test
     void readsTheIgExampleAndIgnoresUnknownFields() throws IOException {
         BulkManifest m = parse("""
                 {"transactionTime":"2021-01-01T00:00:00Z","request":"https://example.com/fhir/Patient/$export",
