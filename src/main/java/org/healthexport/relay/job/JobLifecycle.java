@@ -6,15 +6,15 @@ import org.healthexport.relay.auth.AuthException;
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
-import org.healthexport.relay.http.Backoff;
 import org.healthexport.relay.deliver.TargetFailedException;
+import org.healthexport.relay.http.Backoff;
 import org.healthexport.relay.http.FileUnavailableException;
-import org.healthexport.relay.http.RefusedFileException;
 import org.healthexport.relay.http.MalformedAnswerException;
-import org.healthexport.relay.job.FaultLine.Fault;
+import org.healthexport.relay.http.RefusedFileException;
 import org.healthexport.relay.http.RetryAfter;
 import org.healthexport.relay.http.TlsFailures;
 import org.healthexport.relay.http.UrlPolicy;
+import org.healthexport.relay.job.FaultLine.Fault;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
