@@ -12,6 +12,7 @@ import org.healthexport.relay.job.JobEvents;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.job.TargetFailedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -6,7 +6,6 @@ import org.healthexport.relay.auth.AuthException;
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
-import org.healthexport.relay.deliver.TargetFailedException;
 import org.healthexport.relay.http.Backoff;
 import org.healthexport.relay.http.FileUnavailableException;
 import org.healthexport.relay.http.MalformedAnswerException;

@@ -1,4 +1,4 @@
-package org.healthexport.relay.deliver;
+package org.healthexport.relay.job;
 
 import java.io.IOException;
 
