@@ -344,6 +344,7 @@ public class JobLifecycle {
     }
 
     private void handle(ExportJob job, Exception error, Integer status) {
+        LOG.debug("Job {}: step failed", job.id(), error); // the stack, for a developer; the fault line says what
         ExportJob stored = store.find(job.id()).orElse(job);
         // the request id of the answer this exchange got is not stored yet: keep it
         ExportJob current = job.requestId() == null ? stored : stored.withRequestId(job.requestId());

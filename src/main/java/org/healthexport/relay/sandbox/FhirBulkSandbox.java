@@ -66,7 +66,7 @@ public class FhirBulkSandbox extends SandboxServer {
 
     public FhirBulkSandbox(String host, int port) {
         super(host, port);
-        this.storage = new Storage(host);
+        this.storage = sharingFaults(new Storage(host));
     }
 
     /**
@@ -175,6 +175,20 @@ public class FhirBulkSandbox extends SandboxServer {
     }
 
     // ---- the Bulk Data API ---------------------------------------------------------------------------------
+
+    /** Status polls, and file answers with a body (not the 307 to storage, whose answer is the storage's). */
+    @Override
+    protected ScriptedFaults.Aim aim(HttpExchange ex) {
+        String path = ex.getRequestURI().getPath();
+        if (!ex.getRequestMethod().equals("GET")) {
+            return null;
+        }
+        if (path.startsWith(BASE_PATH + "/jobs/")) {
+            return ScriptedFaults.Aim.STATUS;
+        }
+        return path.startsWith(BASE_PATH + "/files/") && !path.endsWith("/Observation-2.ndjson")
+                ? ScriptedFaults.Aim.FILE : null;
+    }
 
     @Override
     protected void handle(HttpExchange ex, String body) throws IOException {
@@ -524,6 +538,11 @@ public class FhirBulkSandbox extends SandboxServer {
     private final class Storage extends SandboxServer {
         Storage(String host) {
             super(host, 0);
+        }
+
+        @Override
+        protected ScriptedFaults.Aim aim(HttpExchange ex) {
+            return ScriptedFaults.Aim.FILE;
         }
 
         @Override

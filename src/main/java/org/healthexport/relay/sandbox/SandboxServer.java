@@ -5,6 +5,8 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import org.apache.camel.support.service.ServiceSupport;
+import org.healthexport.relay.sandbox.ScriptedFaults.Aim;
+import org.healthexport.relay.sandbox.ScriptedFaults.Fault;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -36,6 +38,12 @@ public abstract class SandboxServer extends ServiceSupport {
     private volatile boolean recording = true;
     private SSLContext tls;
     private final java.util.concurrent.atomic.AtomicLong requestIds = new java.util.concurrent.atomic.AtomicLong();
+    private ScriptedFaults faults = new ScriptedFaults();
+    /**
+     * Exchanges whose answer is cut after half its body (a {@link Fault#cutMidway()}). Not an exchange attribute:
+     * the JDK server keeps those per context, so they would be shared by every later request.
+     */
+    private static final java.util.Set<HttpExchange> CUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     protected SandboxServer(String host, int port) {
         this.host = host;
@@ -106,6 +114,22 @@ public abstract class SandboxServer extends ServiceSupport {
         return (tls != null ? "https://" : "http://") + host + ":" + port();
     }
 
+    /** The faults tests queue for this sandbox's requests (shared with its companion servers, if any). */
+    public ScriptedFaults faults() {
+        return faults;
+    }
+
+    /** A companion server (e.g. "presigned" storage) takes its faults from this sandbox's queue. */
+    protected <S extends SandboxServer> S sharingFaults(S companion) {
+        ((SandboxServer) companion).faults = faults;
+        return companion;
+    }
+
+    /** Which kind of request this is, for {@link ScriptedFaults}; null: no scripted fault applies to it. */
+    protected Aim aim(HttpExchange exchange) {
+        return null;
+    }
+
     public List<RecordedRequest> requests() {
         return List.copyOf(requests);
     }
@@ -131,11 +155,47 @@ public abstract class SandboxServer extends ServiceSupport {
                     exchange.getRequestURI().getPath(), exchange.getRequestURI().getRawQuery(),
                     h.getFirst("Authorization"), h.getFirst("Accept"), h.getFirst("Prefer"), text, requestId));
             try {
+                Aim aim = aim(exchange);
+                Fault fault = aim == null ? null : faults.take(aim, exchange.getRequestURI().getPath(), requestId);
+                if (fault != null && scripted(exchange, fault)) {
+                    return;
+                }
                 handle(exchange, text);
             } catch (RuntimeException | IOException e) {
                 send(exchange, 500, "text/plain", ("sandbox error: " + e).getBytes(StandardCharsets.UTF_8));
+            } finally {
+                CUT.remove(exchange);
             }
         }
+    }
+
+    /** Applies a scripted fault; true when it answered the request itself. */
+    private static boolean scripted(HttpExchange exchange, Fault fault) throws IOException {
+        if (!fault.delay().isZero()) {
+            try {
+                Thread.sleep(fault.delay().toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
+        if (fault.cut()) {
+            CUT.add(exchange);
+        }
+        if (fault.code() <= 0) {
+            return false;
+        }
+        fault.headers().forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
+        send(exchange, fault.code(), fault.contentType(), fault.body());
+        return true;
+    }
+
+    /**
+     * A cut answer: the whole length announced, half the body sent, then the connection dropped (the exception
+     * makes the JDK server close it without completing the response).
+     */
+    private static boolean cutHere(HttpExchange exchange, int code, long length) {
+        return code == 200 && length > 1 && CUT.remove(exchange);
     }
 
     protected abstract void handle(HttpExchange exchange, String body) throws IOException;
@@ -145,6 +205,12 @@ public abstract class SandboxServer extends ServiceSupport {
             exchange.getResponseHeaders().set("Content-Type", contentType);
         }
         exchange.sendResponseHeaders(code, body.length == 0 ? -1 : body.length);
+        if (cutHere(exchange, code, body.length)) {
+            OutputStream out = exchange.getResponseBody();
+            out.write(body, 0, body.length / 2);
+            out.flush();
+            throw new IOException("connection cut on purpose");
+        }
         if (body.length > 0) {
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(body);
@@ -165,6 +231,14 @@ public abstract class SandboxServer extends ServiceSupport {
             throws IOException {
         exchange.getResponseHeaders().set("Content-Type", contentType);
         exchange.sendResponseHeaders(200, length);
+        if (cutHere(exchange, 200, length)) {
+            OutputStream out = exchange.getResponseBody();
+            try (content) {
+                out.write(content.readNBytes((int) Math.min(length / 2, 1 << 20)));
+            }
+            out.flush();
+            throw new IOException("connection cut on purpose");
+        }
         try (OutputStream out = exchange.getResponseBody(); content) {
             content.transferTo(out);
         }
