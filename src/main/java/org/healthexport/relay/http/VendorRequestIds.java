@@ -53,16 +53,21 @@ public final class VendorRequestIds {
         return from(name -> headers.firstValue(name).orElse(null));
     }
 
+    /** The request id of the answer in this exchange (its message headers), or null. */
+    public String of(Exchange exchange) {
+        return from(name -> {
+            Object value = exchange.getMessage().getHeader(name);
+            return value == null ? null : value.toString();
+        });
+    }
+
     /**
      * Route step right after a call to the vendor: the answer's request id goes on the job of the exchange (and
      * is stored with the job's next change), so a fault, its log line and the API name the answer it came from.
      */
     public void capture(Exchange exchange) {
         ExportJob job = exchange.getProperty("job", ExportJob.class);
-        String id = from(name -> {
-            Object value = exchange.getMessage().getHeader(name);
-            return value == null ? null : value.toString();
-        });
+        String id = of(exchange);
         if (job != null && id != null && !id.equals(job.requestId())) {
             exchange.setProperty("job", job.withRequestId(id));
         }

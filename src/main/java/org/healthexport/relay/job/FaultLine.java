@@ -24,6 +24,8 @@ public final class FaultLine {
         REFUSED_URL("refused-url"),
         FILE_FAILED("file-failed"),
         REFUSED_FILE("refused-file"),
+        /** The source refused to start an export: no job was made, the line says job=- and state=-. */
+        KICKOFF_REFUSED("kickoff-refused"),
         TARGET_FAILED("target-failed");
 
         private final String label;
@@ -47,9 +49,20 @@ public final class FaultLine {
 
     public static String format(ExportJob job, Fault fault, Integer status, String requestId, Duration retryIn,
                                 JobState state, String reason) {
-        return "job.fault job=" + token(job.id()) + " source=" + token(job.sourceId()) + " kind=" + token(job.kind())
+        return format(job.id(), job.sourceId(), job.kind(), fault, status, requestId, retryIn, String.valueOf(state),
+                reason);
+    }
+
+    /** A kick-off the source refused: there is no job, so none is named. */
+    public static String kickoffRefused(String sourceId, String kind, Integer status, String requestId, String reason) {
+        return format(null, sourceId, kind, Fault.KICKOFF_REFUSED, status, requestId, null, null, reason);
+    }
+
+    private static String format(String jobId, String sourceId, String kind, Fault fault, Integer status,
+                                 String requestId, Duration retryIn, String state, String reason) {
+        return "job.fault job=" + token(jobId) + " source=" + token(sourceId) + " kind=" + token(kind)
                 + " fault=" + fault.label() + " status=" + (status == null || status <= 0 ? "-" : status)
-                + " requestId=" + token(requestId) + " retryIn=" + duration(retryIn) + " state=" + state
+                + " requestId=" + token(requestId) + " retryIn=" + duration(retryIn) + " state=" + token(state)
                 + " reason=\"" + reason(reason) + "\"";
     }
 

@@ -12,8 +12,11 @@ public interface JobEvents {
 
     default void unknownStatus(ExportJob job) { }
 
-    /** A fault or refusal (a {@link FaultLine.Fault} label: rate-limited, transient, fatal, ...). */
-    default void fault(ExportJob job, String fault) { }
+    /**
+     * A fault or refusal of a source of this kind (a {@link FaultLine.Fault} label: rate-limited, transient, ...),
+     * of a job or of a kick-off that made none.
+     */
+    default void fault(String kind, String fault) { }
 
     default void fileDelivered(ExportJob job, JobFile file, long bytes, String targetKind) { }
 
@@ -48,8 +51,8 @@ public interface JobEvents {
             }
 
             @Override
-            public void fault(ExportJob job, String fault) {
-                listeners.forEach(l -> l.fault(job, fault));
+            public void fault(String kind, String fault) {
+                listeners.forEach(l -> l.fault(kind, fault));
             }
 
             @Override

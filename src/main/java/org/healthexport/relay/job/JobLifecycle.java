@@ -318,8 +318,18 @@ public class JobLifecycle {
     /** Every fault and refusal: one {@link FaultLine}, one count in relay_faults_total. */
     private void fault(ExportJob job, Fault fault, Integer status, String requestId, Duration retryIn, JobState state,
                        String reason) {
-        events.fault(job, fault.label());
+        events.fault(job.kind(), fault.label());
         FAULTS.warn(FaultLine.format(job, fault, status, requestId, retryIn, state, reason));
+    }
+
+    /**
+     * Route step: a kick-off the source refused (no job was made). Its fault line names the source, the HTTP code
+     * and the answer's request id; the kick-off's caller (API, schedule) gets the refusal as well.
+     */
+    public void kickoffRefused(String sourceId, Integer status, String requestId, String reason) {
+        String kind = sources.get(sourceId).kind();
+        events.fault(kind, Fault.KICKOFF_REFUSED.label());
+        FAULTS.warn(FaultLine.kickoffRefused(sourceId, kind, status, requestId, reason));
     }
 
     /**

@@ -115,8 +115,8 @@ public class RelayMetrics implements JobEvents {
 
     /** relay_faults_total{kind,fault}: every fault and refusal, as its job.fault log line names it. */
     @Override
-    public void fault(ExportJob job, String fault) {
-        registry.counter("relay_faults_total", "kind", job.kind(), "fault", fault).increment();
+    public void fault(String kind, String fault) {
+        registry.counter("relay_faults_total", "kind", kind, "fault", fault).increment();
     }
 
     @Override

@@ -33,8 +33,8 @@ import java.util.zip.GZIPOutputStream;
  * Group level (GET or POST), 202 with X-Progress and Retry-After for a few polls, then a manifest with output,
  * error and deleted files; gzip when asked; DELETE; one file served through a 307 to a "presigned" storage
  * server on another origin that refuses any Authorization header; optional OAuth (client secret or SMART
- * private_key_jwt); and faults queued on demand (429, transient OperationOutcomes, 5xx, expired files,
- * connections cut mid-file).
+ * private_key_jwt); and faults queued on demand: its own (kick-off refusals, OperationOutcomes, expired files)
+ * and the {@link ScriptedFaults} every sandbox takes.
  */
 public class FhirBulkSandbox extends SandboxServer {
     public static final String BASE_PATH = "/fhir";
@@ -44,7 +44,6 @@ public class FhirBulkSandbox extends SandboxServer {
     private final Deque<Fault> statusFaults = new ConcurrentLinkedDeque<>();
     private final Deque<Fault> kickoffFaults = new ConcurrentLinkedDeque<>();
     private final Map<String, Integer> fileFaults = new ConcurrentHashMap<>();
-    private final Set<String> cutFiles = ConcurrentHashMap.newKeySet();
     private final Map<String, Instant> issuedTokens = new ConcurrentHashMap<>();
     private final Map<String, String> clientSecrets = new ConcurrentHashMap<>();
     private final Map<String, JWK> clientKeys = new ConcurrentHashMap<>();
@@ -60,7 +59,6 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile boolean oauth;
     private volatile String extraOutputUrl;
     private final Map<String, byte[]> extraFiles = new java.util.concurrent.ConcurrentSkipListMap<>();
-    private volatile java.time.Duration slowStatus;
     private volatile java.time.Duration fileDelay = java.time.Duration.ZERO;
     private final Map<String, FileConcurrency> fileConcurrency = new ConcurrentHashMap<>();
 
@@ -119,8 +117,6 @@ public class FhirBulkSandbox extends SandboxServer {
     public FhirBulkSandbox registerClient(String clientId, JWK publicKey) { clientKeys.put(clientId, publicKey); oauth = true; return this; }
     public FhirBulkSandbox tokenLifetimeSeconds(int s) { this.tokenLifetimeSeconds = s; return this; }
     public void queueStatusFault(Fault fault) { statusFaults.add(fault); }
-    /** The next status poll is answered only after this delay (a slow server). */
-    public void slowStatusOnce(java.time.Duration delay) { this.slowStatus = delay; }
     /** Lists one more output file at this URL in every manifest (null: none), e.g. one on a foreign host. */
     public void extraOutputUrl(String url) { this.extraOutputUrl = url; }
     /** Lists one more Patient output file with exactly these bytes in every manifest (over-long lines, bad UTF-8). */
@@ -139,8 +135,6 @@ public class FhirBulkSandbox extends SandboxServer {
     }
     /** The next {@code times} requests for this file name answer {@code code}. */
     public void failFile(String name, int code, int times) { fileFaults.put(name + "#" + code, times); }
-    /** The next request for this file name is cut after half its bytes. */
-    public void cutFileOnce(String name) { cutFiles.add(name); }
     /** Expires every file of the job: 410 for any fetch from now on. */
     public void expireFiles(String jobId) { Job j = jobs.get(jobId); if (j != null) { j.expired = true; } }
     /** Invalidates every token issued so far (a token expiring mid-series). */
@@ -265,15 +259,6 @@ public class FhirBulkSandbox extends SandboxServer {
             send(ex, 202, null, new byte[0]);
             return;
         }
-        java.time.Duration slow = slowStatus;
-        if (slow != null) {
-            slowStatus = null;
-            try {
-                Thread.sleep(slow.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
         Fault fault = statusFaults.poll();
         if (fault != null) {
             fault(ex, fault);
@@ -371,14 +356,6 @@ public class FhirBulkSandbox extends SandboxServer {
             stream(ex, "application/fhir+ndjson", bigFileBytesPerSecond > 0 ? SandboxData.throttled(big, bigFileBytesPerSecond) : big,
                     SandboxData.bigNdjsonLength(bigFileBytes));
             return;
-        }
-        if (cutFiles.remove(name)) {
-            // announce the whole length, send half, and drop the connection
-            ex.sendResponseHeaders(200, content.length);
-            OutputStream out = ex.getResponseBody();
-            out.write(content, 0, content.length / 2);
-            out.flush();
-            throw new IOException("connection cut on purpose");
         }
         if (gzip) {
             ByteArrayOutputStream zipped = new ByteArrayOutputStream();

@@ -30,7 +30,11 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** The fhir-bulk status route under the faults the IG describes, through the real YAML routes. */
+/**
+ * The fhir-bulk routes under the faults only Bulk Data has (a fatal OperationOutcome, a refused kick-off, expired
+ * presigned links, files on foreign hosts, _since), through the real YAML routes. The faults every kind shares
+ * are rows of {@link FhirBulkFaultMatrixTest}.
+ */
 @CamelMainTest(mainClass = RelayApplication.class, properties = {
         "relay.http.port=0",
         "relay.store.url=jdbc:h2:mem:fhir-bulk-faults;DB_CLOSE_DELAY=-1",
@@ -114,50 +118,6 @@ class FhirBulkFaultsTest {
     }
 
     @Test
-    void a429StormIsWaitedOutAsAsked() {
-        double before = faultCount("rate-limited");
-        for (int i = 0; i < 3; i++) {
-            sandbox.queueStatusFault(new Fault(429, "throttled", "2"));
-        }
-        ExportJob job = awaitLastError(kickOff("bulk"), "HTTP 429");
-        awaitState(job, JobState.DELIVERED);
-        List<RecordedRequest> polls = statusPolls(job);
-        List<String> lines = faultLines(job);
-        assertThat(lines).hasSize(3);
-        for (int i = 0; i < 3; i++) {
-            assertThat(lines.get(i)).contains(" source=bulk kind=fhir-bulk fault=rate-limited status=429 requestId="
-                    + polls.get(i).requestId() + " retryIn=2s ").contains("reason=\"HTTP 429");
-        }
-        assertThat(faultCount("rate-limited") - before).isEqualTo(3);
-        assertThat(polls).hasSize(6); // 3 throttled, 2 in progress, 1 complete
-        for (int i = 1; i <= 3; i++) {
-            assertThat(Duration.between(polls.get(i - 1).at(), polls.get(i).at()))
-                    .as("wait after 429 #" + i).isGreaterThanOrEqualTo(Duration.ofMillis(1950));
-        }
-    }
-
-    @Test
-    void transientErrorsAndGatewayFailuresAreRetried() {
-        sandbox.queueStatusFault(new Fault(500, "transient", null));
-        sandbox.queueStatusFault(new Fault(502, null, null));
-        sandbox.queueStatusFault(new Fault(503, null, "1"));
-        sandbox.queueStatusFault(new Fault(504, null, null));
-        double before = faultCount("transient");
-        ExportJob job = awaitLastError(kickOff("bulk"), "HTTP 50");
-        awaitState(job, JobState.DELIVERED);
-        List<RecordedRequest> polls = statusPolls(job);
-        assertThat(polls).hasSize(7);
-        List<String> lines = faultLines(job);
-        assertThat(lines).hasSize(4);
-        int[] codes = {500, 502, 503, 504};
-        for (int i = 0; i < 4; i++) {
-            assertThat(lines.get(i)).contains(" fault=transient status=" + codes[i] + " requestId="
-                    + polls.get(i).requestId() + " ");
-        }
-        assertThat(faultCount("transient") - before).isEqualTo(4);
-    }
-
-    @Test
     void aFatalOperationOutcomeFailsTheJobWithItsTextAndANotification() throws IOException {
         sandbox.queueStatusFault(new Fault(400, "invalid", null));
         double before = faultCount("fatal");
@@ -184,68 +144,20 @@ class FhirBulkFaultsTest {
     }
 
     @Test
-    void aMalformedStatusBodyIsKeptAndPolledUntilTheServerRecovers() {
-        sandbox.queueStatusFault(new Fault(200, "malformed", null));
-        double before = faultCount("malformed");
-        ExportJob job = kickOff("bulk");
-        await().atMost(Duration.ofSeconds(20)).until(() -> String.valueOf(store.get(job.id()).lastError())
-                .contains("not a Bulk Data manifest"));
-        assertThat(store.get(job.id()).state().isTerminal()).isFalse();
-        awaitState(job, JobState.DELIVERED);
-        assertThat(faultLines(job)).singleElement().asString().contains(" fault=malformed status=200 requestId="
-                + statusPolls(job).get(0).requestId() + " ").contains("not a Bulk Data manifest");
-        assertThat(faultCount("malformed") - before).isEqualTo(1);
-    }
-
-    @Test
-    void aSlowServerTimesOutAndIsAskedAgain() {
-        sandbox.slowStatusOnce(Duration.ofSeconds(5));
-        ExportJob job = kickOff("bulk");
-        await().atMost(Duration.ofSeconds(20)).until(() -> String.valueOf(store.get(job.id()).lastError())
-                .contains("Timeout"));
-        ExportJob done = awaitState(job, JobState.DELIVERED);
-        assertThat(done.lastError()).isNull();
-        // no answer came: no status, no request id
-        assertThat(faultLines(job)).singleElement().asString().contains(" fault=transient status=- requestId=- ")
-                .contains("Timeout");
-    }
-
-    @Test
-    void anUnexpectedStatusCodeIsFlaggedAndPolledOn() {
-        sandbox.queueStatusFault(new Fault(203, null, null));
-        double before = faultCount("unknown-status");
-        ExportJob job = kickOff("bulk");
-        await().atMost(Duration.ofSeconds(20)).until(() -> "HTTP 203".equals(store.get(job.id()).attribute("unknownStatus")));
-        assertThat(store.get(job.id()).lastError()).contains("Unknown status 'HTTP 203'");
-        ExportJob done = awaitState(job, JobState.DELIVERED);
-        assertThat(done.attribute("unknownStatus")).isNull();
-        assertThat(faultLines(job)).singleElement().asString().contains(" fault=unknown-status status=203 requestId="
-                + statusPolls(job).get(0).requestId() + " ");
-        assertThat(faultCount("unknown-status") - before).isEqualTo(1);
-    }
-
-    @Test
-    void aFileCutMidwayIsFetchedAgainAndNeverVisibleHalfWritten() throws IOException {
-        sandbox.cutFileOnce("Patient-1.ndjson");
-        ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
-        Path folder = OUTBOX.resolve("bulk").resolve(job.id());
-        assertThat(Files.readAllBytes(folder.resolve("Patient-1.ndjson"))).isEqualTo(sandbox.content("Patient-1.ndjson"));
-        try (Stream<Path> all = Files.walk(folder)) {
-            assertThat(all.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
-                    .containsExactlyInAnyOrder("Patient-1.ndjson", "Observation-1.ndjson", "Observation-2.ndjson",
-                            "OperationOutcome-1.ndjson", "receipt.json");
-        }
-        long patientFetches = sandbox.requests().stream().filter(r -> r.path().endsWith("/" + 
-                java.net.URI.create(job.statusUrl()).getPath().replaceAll(".*/", "") + "/Patient-1.ndjson")).count();
-        assertThat(patientFetches).isEqualTo(2);
-    }
-
-    @Test
-    void filesGoneForGoodEndTheJobExpiredWithTheReason() {
-        sandbox.failFile("Observation-1.ndjson", 410, 4);
-        ExportJob job = awaitState(kickOff("bulk"), JobState.EXPIRED);
-        assertThat(job.lastError()).contains("410").contains("no longer available");
-        assertThat(store.receiptKey(job.id())).isEmpty();
+    void aRefusedKickoffMakesNoJobButAFaultLineAndACount() {
+        sandbox.queueKickoffFault(new Fault(403, "forbidden", null));
+        double before = faultCount("kickoff-refused");
+        int jobs = store.list(null, 10_000).size();
+        Object result = producer.requestBody("direct:kickoff-source", "bulk");
+        assertThat(result).isInstanceOf(StatusError.class);
+        assertThat(store.list(null, 10_000)).hasSize(jobs);
+        RecordedRequest kickoff = sandbox.requests().stream().filter(r -> r.path().endsWith("$export"))
+                .reduce((a, b) -> b).orElseThrow();
+        assertThat(FAULT_LINES.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(line -> line.contains(" fault=kickoff-refused ")).reduce((a, b) -> b).orElseThrow())
+                .isEqualTo("job.fault job=- source=bulk kind=fhir-bulk fault=kickoff-refused status=403 requestId="
+                        + kickoff.requestId() + " retryIn=- state=- reason=\"HTTP 403: Injected 403\"");
+        assertThat(faultCount("kickoff-refused") - before).isEqualTo(1);
     }
 
     @Test
@@ -278,32 +190,6 @@ class FhirBulkFaultsTest {
         } finally {
             sandbox.extraOutputUrl(null);
         }
-    }
-
-    @Test
-    void anUnavailableTargetIsATargetFaultAndTheJobDeliversOnceItIsBack() throws IOException {
-        // the source's folder is a plain file: the folder target cannot create any job folder under it
-        Path folder = OUTBOX.resolve("bulk");
-        if (Files.exists(folder)) {
-            Files.move(folder, OUTBOX.resolve("bulk-before-" + System.nanoTime()));
-        }
-        Files.createDirectories(OUTBOX);
-        Files.writeString(folder, "not a folder");
-        double before = faultCount("target-failed");
-        ExportJob job;
-        try {
-            job = awaitLastError(kickOff("bulk"), "Target file failed");
-            assertThat(store.get(job.id()).state()).isEqualTo(JobState.DELIVERING);
-            ExportJob failing = job;
-            await().atMost(Duration.ofSeconds(10)).until(() -> !faultLines(failing).isEmpty());
-            assertThat(faultLines(job).get(0)).contains(" fault=target-failed status=- requestId=- ")
-                    .contains(" state=DELIVERING ");
-        } finally {
-            Files.delete(folder);
-        }
-        awaitState(job, JobState.DELIVERED);
-        assertThat(faultLines(job)).allSatisfy(line -> assertThat(line).contains(" fault=target-failed "));
-        assertThat(faultCount("target-failed") - before).isEqualTo(faultLines(job).size());
     }
 
     @Test
