@@ -10,6 +10,7 @@ import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.sandbox.HealthexSandbox;
 import org.healthexport.relay.sandbox.ScriptedFaults.Fault;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,12 +18,14 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The fault matrix on the healthex kind: one patient per row (with a login, so the data-retrieval status is
@@ -37,7 +40,6 @@ import static org.assertj.core.api.Assertions.assertThat;
         "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
-        "relay.poll.max-wait=1s",
         "relay.http.response-timeout-ms=1500",
         "relay.http.max-status-bytes=65536",
         "relay.sources.hxmx.kind=healthex",
@@ -184,6 +186,36 @@ class HealthexFaultMatrixTest extends FaultMatrix {
     @Override
     protected String expiredReason() {
         return "no longer available";
+    }
+
+    /**
+     * Row 6/7 as HealthEx has it: the pull writes each NDJSON file while it transforms $everything, before the job
+     * is READY, so a target outage is waited out RUNNING (HealthEx's status COMPLETE) and the pull is repeated
+     * once the target is back. (The matrix's own row expects DELIVERING, which its kinds reach by downloading.)
+     */
+    @Test
+    void anUnavailableTargetIsWaitedForWhileRunning() throws Exception {
+        double before = faultCount("target-failed");
+        if (Files.exists(OUTBOX)) {
+            Files.move(OUTBOX, OUTBOX.resolveSibling(OUTBOX.getFileName() + "-before-" + System.nanoTime()));
+        }
+        Files.createDirectories(OUTBOX.getParent());
+        Files.writeString(OUTBOX, "not a folder");
+        ExportJob job;
+        try {
+            job = startExport();
+            ExportJob waiting = awaitLastError(job, "Target file failed");
+            assertThat(waiting.state()).isEqualTo(JobState.RUNNING);
+            assertThat(waiting.vendorStatus()).isEqualTo("COMPLETE");
+            await().atMost(Duration.ofSeconds(10)).until(() -> !faultLines(waiting).isEmpty());
+        } finally {
+            Files.delete(OUTBOX);
+            Files.createDirectories(OUTBOX);
+        }
+        assertDeliveredOnce(job);
+        assertThat(faultLines(job)).isNotEmpty()
+                .allSatisfy(line -> assertThat(line).contains(" fault=target-failed status=- "));
+        assertThat(faultCount("target-failed") - before).isEqualTo(faultLines(job).size());
     }
 
     /** The same patient asked for again while its job is in flight: that job (docs/healthex.md, Triggers). */
