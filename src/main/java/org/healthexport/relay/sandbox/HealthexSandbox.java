@@ -125,6 +125,7 @@ public class HealthexSandbox extends SandboxServer {
         volatile boolean nextLinks = true;
         volatile String undocumentedMessage;
         volatile String undocumentedStatus;
+        final Deque<String> nextRetrievalIds = new ConcurrentLinkedDeque<>();
         final List<Retrieval> retrievals = new CopyOnWriteArrayList<>();
 
         Patient(String id) {
@@ -163,6 +164,8 @@ public class HealthexSandbox extends SandboxServer {
         public Patient undocumentedMessage(String message) { this.undocumentedMessage = message; return this; }
         /** The status answers this overall dataRetrievalStatus, one the docs do not list (null: documented). */
         public Patient undocumentedStatus(String status) { this.undocumentedStatus = status; return this; }
+        /** The retrievalIds the next $updateData calls name, in order (then generated ones): a test can script a status body for them. */
+        public Patient nextRetrievalIds(String... ids) { nextRetrievalIds.addAll(List.of(ids)); return this; }
         /** false: this patient's $everything pages carry only a self link (clients page with _offset). */
         public Patient nextLinks(boolean on) { this.nextLinks = on; return this; }
 
@@ -269,6 +272,19 @@ public class HealthexSandbox extends SandboxServer {
     }
 
     // ---- the API ------------------------------------------------------------------------------------------
+
+    /** Scripted faults: the data-retrieval status poll is a STATUS request, each $everything page a FILE. */
+    @Override
+    protected ScriptedFaults.Aim aim(HttpExchange ex) {
+        if (!ex.getRequestMethod().equals("GET")) {
+            return null;
+        }
+        String path = ex.getRequestURI().getPath();
+        if (path.equals("/v1/patients/data-retrieval/status")) {
+            return ScriptedFaults.Aim.STATUS;
+        }
+        return EVERYTHING.matcher(path).matches() ? ScriptedFaults.Aim.FILE : null;
+    }
 
     @Override
     protected void handle(HttpExchange ex, String body) throws IOException {
@@ -423,8 +439,9 @@ public class HealthexSandbox extends SandboxServer {
                     + "\"patientActionNeededReason\":\"" + reason + "\"}");
             return;
         }
-        Retrieval r = new Retrieval("batch-" + retrievalIds.incrementAndGet() + "-" + Long.toHexString(
-                System.nanoTime() & 0xffffff), Instant.now(), patient.locations, patient.vectorization,
+        String scripted = patient.nextRetrievalIds.poll();
+        Retrieval r = new Retrieval(scripted != null ? scripted : "batch-" + retrievalIds.incrementAndGet() + "-"
+                + Long.toHexString(System.nanoTime() & 0xffffff), Instant.now(), patient.locations, patient.vectorization,
                 patient.hiddenPolls);
         patient.retrievals.add(r);
         int skippedCount = skipped ? 1 : 0;

@@ -9,13 +9,17 @@ import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.deliver.DeliveryTarget;
 import org.healthexport.relay.deliver.KeyLayout;
+import org.healthexport.relay.http.FileUnavailableException;
 import org.healthexport.relay.http.UrlPolicy;
+import org.healthexport.relay.http.VendorRequestIds;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.Hashes;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.JobUpdate;
+import org.healthexport.relay.job.LeaseLostException;
+import org.healthexport.relay.job.TargetFailedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,10 +69,12 @@ public class EverythingPull {
     private final DeliveryTarget target;
     private final HttpClient http;
     private final Duration timeout;
+    private final VendorRequestIds requestIds;
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public EverythingPull(Sources configs, Map<String, HealthexSource> sources, JobStore store, JobLifecycle jobs,
-                          SourceAuth auth, DeliveryTarget target, HttpClient http, Duration timeout) {
+                          SourceAuth auth, DeliveryTarget target, HttpClient http, Duration timeout,
+                          VendorRequestIds requestIds) {
         this.configs = configs;
         this.sources = sources;
         this.store = store;
@@ -77,19 +83,26 @@ public class EverythingPull {
         this.target = target;
         this.http = http;
         this.timeout = timeout;
+        this.requestIds = requestIds;
     }
 
     /**
      * The outcome of a pull: {@code complete} when every file landed; else the HTTP answer that stopped it
-     * ({@code isTransient}: 408, 429, 5xx) and a reason for the job.
+     * ({@code isTransient}: 408, 429, 5xx), its request id and a reason for the job.
      */
     public record PullResult(boolean complete, int httpCode, boolean isTransient, String reason, String retryAfter,
-                             String folder, int pages, Map<String, Long> resources, long duplicates) {
+                             String requestId, String folder, int pages, Map<String, Long> resources,
+                             long duplicates) {
 
-        static PullResult refused(int code, String reason, String retryAfter) {
-            return new PullResult(false, code, code == 408 || code == 429 || code >= 500, reason, retryAfter, null,
-                    0, Map.of(), 0);
+        static PullResult refused(int code, String reason, String retryAfter, String requestId) {
+            return new PullResult(false, code, code == 408 || code == 429 || code >= 500, reason, retryAfter,
+                    requestId, null, 0, Map.of(), 0);
         }
+    }
+
+    /** Route step on a refused pull: the job carries the request id of the answer that refused it (its fault line). */
+    public ExportJob answeredBy(@ExchangeProperty("job") ExportJob job, PullResult result) {
+        return result.requestId() == null ? job : job.withRequestId(result.requestId());
     }
 
     /** Route step: pulls, writes and records every file of the job (status.json last). */
@@ -127,7 +140,7 @@ public class EverythingPull {
             LOG.info("Job {}: {} resource(s) of patient {} in {} page(s) written to {} as {} NDJSON file(s)",
                     job.id(), pages.counts().values().stream().mapToLong(Long::longValue).sum(), patientId,
                     pages.pages(), folder, spools.size());
-            return new PullResult(true, 200, false, null, null, folder, pages.pages(), pages.counts(),
+            return new PullResult(true, 200, false, null, null, null, folder, pages.pages(), pages.counts(),
                     pages.duplicates());
         } finally {
             deleteQuietly(dir);
@@ -154,7 +167,7 @@ public class EverythingPull {
         while (url != null) {
             if (pages.pages() >= source.maxPages()) {
                 return PullResult.refused(0, "$everything of patient " + job.attribute(HealthexJobs.PATIENT_ID)
-                        + " has more than max-pages (" + source.maxPages() + ") pages", null);
+                        + " has more than max-pages (" + source.maxPages() + ") pages", null, null);
             }
             if (!fhirOrigin.equals(SourceConfig.origin(url))) {
                 // the researcher token goes to the FHIR server only
@@ -175,8 +188,17 @@ public class EverythingPull {
             int code = response.statusCode();
             if (code != 200) {
                 String body = text(response);
+                String requestId = requestIds.from(response.headers());
+                if (code == 410) {
+                    // a FHIR server's paging (search snapshot) that expired: the pull starts again from the first
+                    // page after a status poll, a bounded number of times (JobLifecycle's fresh manifests), then
+                    // the job ends EXPIRED
+                    throw new FileUnavailableException("$everything page of patient "
+                            + job.attribute(HealthexJobs.PATIENT_ID) + " is gone (HTTP 410"
+                            + HealthexErrors.describe(body) + ")", code, requestId);
+                }
                 return PullResult.refused(code, refusal(job, code, body),
-                        response.headers().firstValue("Retry-After").orElse(null));
+                        response.headers().firstValue("Retry-After").orElse(null), requestId);
             }
             BundlePages.Page page;
             try (InputStream in = response.body()) {
@@ -320,6 +342,11 @@ public class EverythingPull {
             }
         }) {
             target.put(file.targetKey(), in, length, contentType);
+        } catch (LeaseLostException | TargetFailedException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // the spool is local: whatever failed here is the target's (waited for, not a fault of HealthEx)
+            throw new TargetFailedException(target.kind(), e);
         }
         store.fileDelivered(file.id(), bytes[0], HexFormat.of().formatHex(digest.digest()));
         jobs.keepLease(job);

@@ -3,6 +3,7 @@ package org.healthexport.relay.source.healthex;
 import org.healthexport.relay.auth.SourceAuth;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.http.VendorRequestIds;
 import org.healthexport.relay.sandbox.HealthexSandbox;
 import org.healthexport.relay.sandbox.SandboxServer;
 import org.healthexport.relay.source.KindContext;
@@ -72,10 +73,12 @@ public class HealthexKind implements SourceKind {
         c.bind("healthexPatients", patients);
         c.bind("healthexJobs", jobs);
         c.bind("healthexUpdate", new UpdateData(sources, patients, c.jobs()));
-        c.bind("healthexStatus", new RetrievalWatch(sources, c.jobs(), c.notifier()));
+        c.bind("healthexStatus", new RetrievalWatch(sources, c.jobs(), c.notifier(),
+                c.properties().getLong("relay.http.max-status-bytes", RetrievalWatch.DEFAULT_MAX_STATUS_BYTES)));
         c.bind("healthexErrors", new HealthexErrors());
         c.bind("healthexPull", new EverythingPull(c.sources(), sources, c.store(), c.jobs(), c.auth(), c.target(),
-                c.http(), c.properties().getDuration("relay.http.read-timeout", Duration.ofMinutes(5))));
+                c.http(), c.properties().getDuration("relay.http.read-timeout", Duration.ofMinutes(5)),
+                VendorRequestIds.parse(c.properties().get("relay.http.request-id-headers", null))));
         c.adopters().put(NAME, jobs);
     }
 }

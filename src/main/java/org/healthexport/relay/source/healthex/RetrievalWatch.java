@@ -31,17 +31,26 @@ public class RetrievalWatch {
     static final String REPORTED_RETRIEVAL = "incompleteReported";
     static final String LOST_LOCATIONS = "locationsWithLostData";
     static final String VECTORIZATION = "vectorizationStatus";
-    private static final long MAX_BODY = 4L * 1024 * 1024;
+    /** relay.http.max-status-bytes's default. */
+    static final long DEFAULT_MAX_STATUS_BYTES = 16L * 1024 * 1024;
 
     private final Map<String, HealthexSource> sources;
     private final JobLifecycle jobs;
     private final Notifier notifier;
+    private final long maxStatusBytes;
     private final ObjectMapper json = new ObjectMapper();
 
     public RetrievalWatch(Map<String, HealthexSource> sources, JobLifecycle jobs, Notifier notifier) {
+        this(sources, jobs, notifier, DEFAULT_MAX_STATUS_BYTES);
+    }
+
+    /** {@code maxStatusBytes}: relay.http.max-status-bytes; a larger status body is refused unread. */
+    public RetrievalWatch(Map<String, HealthexSource> sources, JobLifecycle jobs, Notifier notifier,
+                          long maxStatusBytes) {
         this.sources = sources;
         this.jobs = jobs;
         this.notifier = notifier;
+        this.maxStatusBytes = maxStatusBytes;
     }
 
     public String url(@ExchangeProperty("job") ExportJob job) {
@@ -51,9 +60,15 @@ public class RetrievalWatch {
     /** Reads a 200 answer; a body that is not the documented JSON is polled again with backoff. */
     public RetrievalStatus read(InputStream body) throws IOException {
         JsonNode root;
-        try (InputStream in = BoundedBody.limit(body, MAX_BODY, "data-retrieval status")) {
+        try (InputStream in = BoundedBody.limit(body, maxStatusBytes, "data-retrieval status")) {
             root = json.readTree(in);
         } catch (IOException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof BoundedBody.TooLargeException tooLarge) {
+                    // the limit in the reason: the operator sees which property to raise
+                    throw new MalformedStatusException(tooLarge.getMessage() + " (relay.http.max-status-bytes)");
+                }
+            }
             throw new MalformedStatusException("Data-retrieval status is not the documented JSON: "
                     + e.getClass().getSimpleName());
         }
