@@ -116,6 +116,14 @@ public abstract class FaultMatrix {
 
     protected abstract String expiredReason();
 
+    /**
+     * The state a job waits in while its target is unavailable: DELIVERING for kinds that download listed files;
+     * a kind whose pull writes files while it reads the source (HealthEx) waits RUNNING.
+     */
+    protected JobState stateWhileTargetIsDown() {
+        return JobState.DELIVERING;
+    }
+
     /** Whether a delivered file is listed in receipt.json (a kind's own report files may not be). */
     protected boolean listedInReceipt(String key) {
         return true;
@@ -312,7 +320,7 @@ public abstract class FaultMatrix {
         try {
             job = startExport();
             ExportJob waiting = awaitLastError(job, "Target file failed");
-            assertThat(waiting.state()).isEqualTo(JobState.DELIVERING);
+            assertThat(waiting.state()).isEqualTo(stateWhileTargetIsDown());
             await().atMost(Duration.ofSeconds(10)).until(() -> !faultLines(waiting).isEmpty());
         } finally {
             Files.delete(outbox);
