@@ -243,6 +243,11 @@ public class JobLifecycle {
         return unknown(job, vendorStatus, null);
     }
 
+    /** The same for a status value in the body of an answer with this HTTP code (e.g. a Redox envelope's status). */
+    public ExportJob unknownStatusAnswer(ExportJob job, String vendorStatus, Integer status) {
+        return unknown(job, vendorStatus, status);
+    }
+
     /** The same for an HTTP code the protocol does not give (e.g. a 203 to a status poll). */
     public ExportJob unknownAnswer(ExportJob job, Integer status) {
         return unknown(job, "HTTP " + status, status);
