@@ -10,12 +10,17 @@ import org.healthexport.relay.faults.FaultMatrix;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.sandbox.RedoxSandbox;
+import org.healthexport.relay.sandbox.ScriptedFaults.Aim;
 import org.healthexport.relay.sandbox.ScriptedFaults.Fault;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The fault matrix on the redox-bulk kind: a group-export with JWT client-assertion tokens, status-check-response
@@ -150,5 +155,38 @@ class RedoxBulkFaultMatrixTest extends FaultMatrix {
     @Override
     protected String adoptionRequest(ExportJob job) {
         return "{\"source\":\"rdx\",\"statusUrl\":\"" + job.statusUrl() + "\"}";
+    }
+
+    // ---- Redox's own: an error status inside a 200 envelope --------------------------------------------------
+
+    static Fault envelope(String status, String logId) {
+        return Fault.json(200, "{\"Meta\":{\"DataModel\":\"FHIR Bulk Data Access\",\"EventType\":\"status-check-response\","
+                + "\"Logs\":[{\"ID\":\"" + logId + "\",\"AttemptID\":\"a-" + logId + "\"}]},\"status\":" + status
+                + ",\"progress\":null,\"output\":[]}");
+    }
+
+    /** Envelope status 429 (HTTP 200): rate-limited as a 429 answer, named by Redox's log id, waited out. */
+    @Test
+    void anEnvelopeStatus429IsRateLimitedUnderItsLogId() throws Exception {
+        double before = faultCount("rate-limited");
+        faults().queue(Aim.STATUS,
+                envelope("429", "matrix-log-429").retryAfter("1"));
+        ExportJob job = startExport();
+        assertDeliveredOnce(job);
+        assertThat(faultLines(job)).singleElement().asString()
+                .contains(" fault=rate-limited status=429 requestId=matrix-log-429 retryIn=1s ");
+        assertThat(faultCount("rate-limited") - before).isEqualTo(1);
+    }
+
+    /** Envelope status 404: the export ends FAILED with Redox's status and log id, in the job and its fault line. */
+    @Test
+    void anEnvelopeErrorStatusFailsWithItsCodeAndLogId() {
+        faults().queue(Aim.STATUS, envelope("404", "matrix-log-404"));
+        ExportJob job = startExport();
+        ExportJob failed = awaitState(job, JobState.FAILED);
+        assertThat(failed.lastError()).contains("status 404").contains("matrix-log-404");
+        await().until(() -> !faultLines(job).isEmpty());
+        assertThat(faultLines(job)).singleElement().asString()
+                .contains(" fault=fatal status=404 requestId=matrix-log-404 ");
     }
 }
