@@ -243,8 +243,8 @@ public class JobLifecycle {
         return unknown(job, vendorStatus, null);
     }
 
-    /** The same for a status value in the body of an HTTP answer (e.g. a 200): its code goes in the fault line. */
-    public ExportJob unknownStatus(ExportJob job, String vendorStatus, Integer status) {
+    /** The same for a status value in the body of an answer with this HTTP code (e.g. a Redox envelope's status). */
+    public ExportJob unknownStatusAnswer(ExportJob job, String vendorStatus, Integer status) {
         return unknown(job, vendorStatus, status);
     }
 

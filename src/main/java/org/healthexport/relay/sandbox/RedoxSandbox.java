@@ -56,7 +56,26 @@ public class RedoxSandbox extends SandboxServer {
 
     public RedoxSandbox(String host, int port) {
         super(host, port);
-        this.external = new Storage(host);
+        this.external = sharingFaults(new Storage(host));
+    }
+
+    /** Status checks are STATUS; every file answer with a body (here and on the external host) is FILE. */
+    @Override
+    protected ScriptedFaults.Aim aim(HttpExchange ex) {
+        if (!ex.getRequestMethod().equals("GET")) {
+            return null;
+        }
+        String[] p = ex.getRequestURI().getPath().substring(1).split("/");
+        if (p.length < 6 || !p[0].equals("fhir") || !p[4].equals("BulkStatus")) {
+            return null;
+        }
+        return p.length == 6 ? ScriptedFaults.Aim.STATUS : p.length == 7 ? ScriptedFaults.Aim.FILE : null;
+    }
+
+    /** Every token issued so far is refused from now on, as expired (a token lapsing in the middle of a series). */
+    public void expireTokens() {
+        Instant now = Instant.now();
+        tokens.replaceAll((token, until) -> until.isAfter(now) ? now : until);
     }
 
     static final class Job {
@@ -296,6 +315,11 @@ public class RedoxSandbox extends SandboxServer {
     private static final class Storage extends SandboxServer {
         Storage(String host) {
             super(host, 0);
+        }
+
+        @Override
+        protected ScriptedFaults.Aim aim(HttpExchange ex) {
+            return ex.getRequestMethod().equals("GET") ? ScriptedFaults.Aim.FILE : null;
         }
 
         @Override

@@ -128,11 +128,12 @@ public class RedoxStatus {
 
     /** A status of 400 or above in the envelope: the job ends with Redox's status and log ids. */
     public ExportJob failed(@ExchangeProperty("job") ExportJob job, @Body RedoxStatusCheck check) {
-        return jobs.fail(job, check.describe());
+        return jobs.failAnswer(job, check.code(), check.describe());
     }
 
     /** A kick-off Redox refused for good: FAILED with its words. */
-    public ExportJob kickoffRefused(@ExchangeProperty("job") ExportJob job, @Body StatusError error) {
-        return jobs.fail(job, "Kick-off refused by Redox: " + error.text());
+    public ExportJob kickoffRefused(@ExchangeProperty("job") ExportJob job, @Body StatusError error,
+                                    @Header(Exchange.HTTP_RESPONSE_CODE) Integer code) {
+        return jobs.failAnswer(job, code, "Kick-off refused by Redox: " + error.text());
     }
 }

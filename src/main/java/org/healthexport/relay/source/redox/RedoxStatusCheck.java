@@ -41,7 +41,8 @@ public record RedoxStatusCheck(String status, String progress, BulkManifest mani
         return c == 408 || c == 429 || c >= 500;
     }
 
-    int code() {
+    /** The status as a number (an envelope's error status stands for the HTTP code of the answer); -1 if none. */
+    public int code() {
         try {
             return Integer.parseInt(status.trim());
         } catch (RuntimeException e) {
