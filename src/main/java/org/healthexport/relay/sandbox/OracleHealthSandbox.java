@@ -52,7 +52,8 @@ import java.util.zip.GZIPOutputStream;
  *   <li>{@code DELETE .../bulk-export/jobs/{id}}: 202; the job and its files are gone (404) afterwards.</li>
  * </ul>
  * Faults on demand: throttled kick-offs, presigned links issued already expired, files past their 30 days,
- * exports started by someone else (for adoption and throttling).
+ * exports started by someone else (for adoption and throttling); and the scripted faults of {@link #faults()}
+ * (status polls; file bodies, which come from the presigned storage).
  */
 public class OracleHealthSandbox extends SandboxServer {
     public static final String TENANT = "ec2458f2-1e24-41c8-b71b-0e701af7583d";
@@ -88,7 +89,7 @@ public class OracleHealthSandbox extends SandboxServer {
 
     public OracleHealthSandbox(String host, int port) {
         super(host, port);
-        this.storage = new Storage(host);
+        this.storage = sharingFaults(new Storage(host));
         new SecureRandom().nextBytes(signingKey);
     }
 
@@ -186,6 +187,17 @@ public class OracleHealthSandbox extends SandboxServer {
     }
 
     // ---- the API -------------------------------------------------------------------------------------------
+
+    /**
+     * Status polls of {@code bulk-export/jobs/{id}}; file bodies come from the presigned storage (its own
+     * {@link Storage#aim}), so the 307 of {@code bulk-export/files/{id}} is not aimed at.
+     */
+    @Override
+    protected ScriptedFaults.Aim aim(HttpExchange ex) {
+        String[] p = ex.getRequestURI().getPath().substring(1).split("/");
+        return ex.getRequestMethod().equals("GET") && p.length == 5 && p[0].equals("r4") && p[2].equals("bulk-export")
+                && p[3].equals("jobs") ? ScriptedFaults.Aim.STATUS : null;
+    }
 
     @Override
     protected void handle(HttpExchange ex, String body) throws IOException {
@@ -552,6 +564,11 @@ public class OracleHealthSandbox extends SandboxServer {
     private final class Storage extends SandboxServer {
         Storage(String host) {
             super(host, 0);
+        }
+
+        @Override
+        protected ScriptedFaults.Aim aim(HttpExchange ex) {
+            return ex.getRequestMethod().equals("GET") ? ScriptedFaults.Aim.FILE : null;
         }
 
         @Override

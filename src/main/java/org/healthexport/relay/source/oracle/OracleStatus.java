@@ -74,20 +74,20 @@ public class OracleStatus {
             return jobs.end(job, JobState.EXPIRED, "Oracle no longer has export " + job.vendorJobId() + " ("
                     + error.text() + "): its files expired or it was deleted (" + RETENTION + ")");
         }
-        return jobs.fail(job, "Oracle does not know export " + job.vendorJobId() + " (" + error.text() + "): a wrong"
+        return jobs.failAnswer(job, error.httpCode(), "Oracle does not know export " + job.vendorJobId() + " (" + error.text() + "): a wrong"
                 + " Job_ID, an export of another client, or one deleted or expired (" + RETENTION + ")");
     }
 
     /** A kick-off answered 429 throttled: an export already runs for this client and tenant; asked again later. */
     public ExportJob throttled(@ExchangeProperty("job") ExportJob job, @Header("Retry-After") String retryAfter,
                                @Body StatusError error) {
-        return jobs.retryLater(job, retryAfter, "Kick-off throttled (" + error.text() + "): an export is already "
+        return jobs.retryAnswer(job, retryAfter, error.httpCode(), "Kick-off throttled (" + error.text() + "): an export is already "
                 + "running for this client and tenant; the kick-off is sent again later");
     }
 
     /** A kick-off Oracle refused for good (400 invalid parameter, 403 scope...): FAILED with Oracle's words. */
     public ExportJob kickoffRefused(@ExchangeProperty("job") ExportJob job, @Body StatusError error) {
-        return jobs.fail(job, "Kick-off refused by Oracle Health: " + error.text());
+        return jobs.failAnswer(job, error.httpCode(), "Kick-off refused by Oracle Health: " + error.text());
     }
 
     /** A queued kick-off whose client and tenant still have an export running: it waits its turn. */

@@ -1,5 +1,7 @@
 package org.healthexport.relay.source.oracle;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.BeanInject;
@@ -9,6 +11,7 @@ import org.apache.camel.ProducerTemplate;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.healthexport.relay.RelayApplication;
 import org.healthexport.relay.job.ExportJob;
+import org.healthexport.relay.job.FaultLine;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.OracleHealthSandbox;
@@ -99,6 +102,13 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.orag.auth.client-secret=wrong",
 })
 class OracleHealthRouteTest {
+    static final ListAppender<ILoggingEvent> FAULT_LINES = new ListAppender<>();
+
+    static {
+        FAULT_LINES.start();
+        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FaultLine.class)).addAppender(FAULT_LINES);
+    }
+
     static final String OUT = "target/test-outbox/oracle-route";
     static final String KEY_FILE = "target/oracle-route-key.json";
     static final RSAKey KEY = TestKeys.rsaKeyFile(KEY_FILE, "relay-key-1");
@@ -227,6 +237,13 @@ class OracleHealthRouteTest {
         for (int i = 1; i < kickoffs.size(); i++) {
             assertThat(Duration.between(kickoffs.get(i - 1).at(), kickoffs.get(i).at())).isGreaterThanOrEqualTo(Duration.ofMillis(950));
         }
+        // each throttled kick-off is one fault line naming Oracle's answer: rate-limited, its code and opc-request-id
+        List<String> lines = FAULT_LINES.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(l -> l.startsWith("job.fault job=" + job.id() + " ")).toList();
+        assertThat(lines).hasSize(2).allSatisfy(l -> assertThat(l)
+                .contains(" kind=oracle-health fault=rate-limited status=429 ").contains(" retryIn=1s "));
+        assertThat(lines).extracting(l -> l.replaceAll(".* requestId=(\\S+) .*", "$1")).doesNotHaveDuplicates()
+                .isSubsetOf(sandbox.requestIds());
         sandbox.throttleRetryAfterSeconds(0);
     }
 
