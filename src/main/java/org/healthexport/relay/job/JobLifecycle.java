@@ -243,6 +243,11 @@ public class JobLifecycle {
         return unknown(job, vendorStatus, null);
     }
 
+    /** The same with the HTTP code of the answer that carried the status (for its fault line). */
+    public ExportJob unknownStatus(ExportJob job, String vendorStatus, Integer status) {
+        return unknown(job, vendorStatus, status);
+    }
+
     /** The same for an HTTP code the protocol does not give (e.g. a 203 to a status poll). */
     public ExportJob unknownAnswer(ExportJob job, Integer status) {
         return unknown(job, "HTTP " + status, status);
