@@ -44,6 +44,7 @@ public class EhealthSandbox extends SandboxServer {
     private static final DateTimeFormatter NAIVE_ETA = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS")
             .withZone(ZoneOffset.UTC);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String ISSUED_PREFIX = "ehealth-at-";
 
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
     private final Map<String, byte[]> entities = new ConcurrentHashMap<>();
@@ -144,6 +145,8 @@ public class EhealthSandbox extends SandboxServer {
     public EhealthSandbox tokenLifetimeSeconds(int s) { this.tokenLifetimeSeconds = s; return this; }
     /** The token stops being accepted (expired at eHealth): the next request with it gets 401. */
     public void expireToken(String token) { validTokens.remove(token); }
+    /** Every token issued by {@code POST /oauth/tokens} so far stops being accepted (configured ones stay). */
+    public void expireIssuedTokens() { validTokens.keySet().removeIf(t -> t.startsWith(ISSUED_PREFIX)); }
     public int tokensIssued() { return issued.get(); }
     public List<ApiKeyUse> apiKeyUses() { return List.copyOf(apiKeyUses); }
     public void queueFault(String jobId, Fault fault) {
@@ -274,6 +277,19 @@ public class EhealthSandbox extends SandboxServer {
 
     // ---- the API ---------------------------------------------------------------------------------------
 
+    /** For {@link ScriptedFaults}: a job status poll is STATUS, a linked entity's GET is FILE. */
+    @Override
+    protected ScriptedFaults.Aim aim(HttpExchange ex) {
+        String path = ex.getRequestURI().getPath();
+        if (!ex.getRequestMethod().equals("GET")) {
+            return null;
+        }
+        if (path.startsWith("/api/jobs/")) {
+            return ScriptedFaults.Aim.STATUS;
+        }
+        return path.startsWith("/api/patients/") ? ScriptedFaults.Aim.FILE : null;
+    }
+
     @Override
     protected void handle(HttpExchange ex, String body) throws IOException {
         String path = ex.getRequestURI().getPath();
@@ -403,7 +419,7 @@ public class EhealthSandbox extends SandboxServer {
             error(ex, 401, "invalid_grant", "Token not found.");
             return;
         }
-        String value = "ehealth-at-" + issued.incrementAndGet() + "-" + Long.toHexString(System.nanoTime());
+        String value = ISSUED_PREFIX + issued.incrementAndGet() + "-" + Long.toHexString(System.nanoTime());
         Instant expires = Instant.now().plusSeconds(tokenLifetimeSeconds);
         validTokens.put(value, expires);
         Map<String, Object> data = new LinkedHashMap<>();

@@ -80,7 +80,8 @@ public class EhealthStatus {
         try (InputStream in = body == null ? InputStream.nullInputStream() : body) {
             bytes = BoundedBody.limit(in, maxStatusBytes, "eHealth status body").readAllBytes();
         } catch (BoundedBody.TooLargeException e) {
-            throw new EhealthResponseException(e.getMessage());
+            // names the setting, so an operator facing a legitimately large answer knows what to raise
+            throw new EhealthResponseException(e.getMessage() + " (relay.http.max-status-bytes)");
         }
         return parse(code == null ? 0 : code, bytes);
     }
