@@ -22,6 +22,7 @@ import org.healthexport.relay.deliver.DeliveryTarget;
 import org.healthexport.relay.deliver.DeliveryTargets;
 import org.healthexport.relay.deliver.KeyLayout;
 import org.healthexport.relay.deliver.ReceiptWriter;
+import org.healthexport.relay.http.BoundedAnswer;
 import org.healthexport.relay.http.OutboundTls;
 import org.healthexport.relay.deliver.SourceDownloads;
 import org.healthexport.relay.http.SourceFiles;
@@ -182,6 +183,8 @@ public class RelayConfiguration implements CamelConfiguration {
         VendorRequestIds requestIds = VendorRequestIds.parse(props.get("relay.http.request-id-headers", null));
         files.requestIds(requestIds);
         registry.bind("vendorRequestIds", requestIds);
+        registry.bind("boundedAnswer", new BoundedAnswer(
+                props.getLong("relay.http.max-status-bytes", BoundedAnswer.DEFAULT_MAX_BYTES)));
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,
