@@ -2,7 +2,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/target/bench}
-JAR=$ROOT/target/health-export-relay.jar
+JAR=${BENCH_JAR:-$ROOT/target/health-export-relay.jar}
 PIDS=()
 mkdir -p "$OUT"
 

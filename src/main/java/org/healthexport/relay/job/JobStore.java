@@ -30,6 +30,8 @@ import java.util.UUID;
 public class JobStore {
     private static final TypeReference<Map<String, String>> ATTRIBUTES = new TypeReference<>() { };
     private static final String ACTIVE_STATES = "'SUBMITTED','RUNNING','READY','DELIVERING'";
+    private static final List<JobState> ACTIVE = List.of(JobState.SUBMITTED, JobState.RUNNING, JobState.READY,
+            JobState.DELIVERING);
 
     private final DataSource dataSource;
     private final Clock clock;
@@ -192,9 +194,7 @@ public class JobStore {
             jobs.sort((a, b) -> a.nextPollAt().compareTo(b.nextPollAt()));
             return jobs;
         }
-        List<ExportJob> candidates = queryJobs("SELECT * FROM export_job WHERE state IN (" + ACTIVE_STATES
-                + ") AND next_poll_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_poll_at LIMIT "
-                + max, now, now);
+        List<ExportJob> candidates = dueCandidates(now, max);
         List<ExportJob> claimed = new ArrayList<>();
         String take = "UPDATE export_job SET lease_owner = ?, lease_until = ? WHERE id = ? "
                 + "AND (lease_until IS NULL OR lease_until < ?)";
@@ -212,6 +212,38 @@ public class JobStore {
             throw failed("Cannot claim due jobs", e);
         }
         return claimed;
+    }
+
+    /**
+     * H2: the first {@code max} due, unleased jobs by next poll time, read as one ordered index range per active
+     * state (export_job_state_due) and merged. One query over all active states made H2 read and sort every active
+     * job on every claim: with 10,000 jobs in flight that was most of the relay's CPU. The order names state
+     * (one value per query) because H2 reads a range in index order only when ORDER BY starts with the index's
+     * first column.
+     */
+    private List<ExportJob> dueCandidates(Instant now, int max) {
+        return again(() -> {
+            List<ExportJob> due = new ArrayList<>();
+            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                    "SELECT * FROM export_job WHERE state = ? AND next_poll_at <= ? "
+                            + "AND (lease_until IS NULL OR lease_until < ?) ORDER BY state, next_poll_at LIMIT ?")) {
+                for (JobState state : ACTIVE) {
+                    ps.setString(1, state.name());
+                    setInstant(ps, 2, now);
+                    setInstant(ps, 3, now);
+                    ps.setInt(4, max);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            due.add(readJob(rs));
+                        }
+                    }
+                }
+            } catch (SQLException e) {
+                throw failed("Cannot read jobs", e);
+            }
+            due.sort(java.util.Comparator.comparing(ExportJob::nextPollAt));
+            return due.size() > max ? due.subList(0, max) : due;
+        });
     }
 
     /** Extends the lease of a job still being worked on (long deliveries); false when it was lost. */
