@@ -304,6 +304,21 @@ public class JobLifecycle {
         return endWithFault(job, JobState.FAILED, Fault.FATAL, status, job.requestId(), reason);
     }
 
+    /** The same, with what the kind records beside the reason (the vendor's codes, a suggested action). */
+    public ExportJob failAnswer(ExportJob job, Integer status, String reason, JobUpdate details) {
+        return failWith(job, Fault.FATAL, status, reason, details);
+    }
+
+    /** A URL the answer listed on a host the source may not use, found by a kind's own planning: FAILED. */
+    public ExportJob refusedUrl(ExportJob job, String reason, JobUpdate details) {
+        return failWith(job, Fault.REFUSED_URL, null, reason, details);
+    }
+
+    private ExportJob failWith(ExportJob job, Fault fault, Integer status, String reason, JobUpdate details) {
+        fault(job, fault, status, job.requestId(), null, JobState.FAILED, reason);
+        return transition(job, details.state(JobState.FAILED).lastError(reason).nextPollAt(store.now()));
+    }
+
     public ExportJob actionNeeded(ExportJob job, String reason) {
         return end(job, JobState.ACTION_NEEDED, reason);
     }

@@ -93,6 +93,9 @@ public abstract class FaultMatrix {
     /** The vendor's answer for a transient server error with this code (its OperationOutcome or envelope). */
     protected abstract Fault transientAnswer(int code);
 
+    /** The vendor's answer to a status poll that refuses it for good (a 400/403 with its error body). */
+    protected abstract Fault fatalAnswer();
+
     /** A 200 status answer the relay cannot read (broken JSON, wrong shape). */
     protected abstract Fault malformedStatus();
 
@@ -260,6 +263,20 @@ public abstract class FaultMatrix {
         assertFaultLines(job, "transient", faulted(Aim.STATUS));
         assertThat(faultCount("transient") - before).isEqualTo(4);
         assertThat(store.get(job.id()).lastError()).isNull();
+    }
+
+    /** 2b. An error the vendor documents as final: FAILED at once with its text, one fatal line, nothing delivered. */
+    @Test
+    void aFatalErrorEndsTheJobVisibly() throws Exception {
+        double before = faultCount("fatal");
+        faults().queue(Aim.STATUS, fatalAnswer());
+        ExportJob job = startExport();
+        ExportJob failed = awaitState(job, JobState.FAILED);
+        assertThat(failed.lastError()).isNotBlank();
+        assertFaultLines(job, "fatal", faulted(Aim.STATUS));
+        assertThat(faultLines(job).get(0)).contains(" state=FAILED ");
+        assertThat(faultCount("fatal") - before).isEqualTo(1);
+        assertThat(store.receiptKey(job.id())).isEmpty();
     }
 
     /** 3. A connection cut in the middle of a file: fetched again, never visible half-written. */

@@ -17,7 +17,6 @@ import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.Hashes;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobLifecycle;
-import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.JobUpdate;
 import org.slf4j.Logger;
@@ -230,7 +229,7 @@ public class EhealthStatus {
         try {
             files = plan(job, source, folder, status.links());
         } catch (UrlPolicy.RefusedUrlException e) {
-            return end(job, JobState.FAILED, "eHealth job " + job.vendorJobId() + " processed, but "
+            return jobs.refusedUrl(job, "eHealth job " + job.vendorJobId() + " processed, but "
                     + e.getMessage(), processedDetails(status)
                     .attribute("suggestedAction", "The job's entity links point outside the eHealth API: if that"
                             + " host is eHealth's, add it to relay.sources." + source.id() + ".allowed-hosts;"
@@ -274,7 +273,7 @@ public class EhealthStatus {
                 .attribute("ehealthStatusCode", code)
                 .attribute("ehealthErrorType", status.error().type())
                 .attribute("suggestedAction", failedAction(code, status.error()));
-        return end(job, JobState.FAILED, reason, requestId(u, status.requestId()));
+        return fail(job, status, reason, requestId(u, status.requestId()));
     }
 
     /** 404: eHealth does not know the job. */
@@ -284,7 +283,7 @@ public class EhealthStatus {
         JobUpdate u = JobUpdate.keepState().vendorStatus("unknown job").attribute("suggestedAction",
                 "Check the job id and that relay.sources." + source.id() + ".base-url is the eHealth environment"
                         + " where the MIS submitted the package (jobs are only found there)");
-        return end(job, JobState.FAILED, reason, requestId(u, status.requestId()));
+        return fail(job, status, reason, requestId(u, status.requestId()));
     }
 
     /** Route predicate on a 401: was the token already renewed once for this job? */
@@ -299,7 +298,7 @@ public class EhealthStatus {
         JobUpdate u = JobUpdate.keepState().attribute("authRetried", null).attribute("suggestedAction",
                 "Give relay.sources." + source.id() + " a valid access token (auth.token or auth.token-file), or a"
                         + " valid refresh token with its client id and secret, and check the api-key");
-        return end(job, JobState.FAILED, reason, requestId(u, status.requestId()));
+        return fail(job, status, reason, requestId(u, status.requestId()));
     }
 
     /** Any other 4xx (403 scope, 400...): FAILED with eHealth's reason. */
@@ -309,7 +308,7 @@ public class EhealthStatus {
                 ? "Give the MIS user's token the job:read scope (and read scopes of the created entities)"
                 : "Check the reason and the source's configuration";
         JobUpdate u = JobUpdate.keepState().attribute("suggestedAction", action);
-        return end(job, JobState.FAILED, reason, requestId(u, status.requestId()));
+        return fail(job, status, reason, requestId(u, status.requestId()));
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------
@@ -360,10 +359,9 @@ public class EhealthStatus {
         return jobs.note(job, requestId(JobUpdate.keepState(), requestId)); // keeps the lease
     }
 
-    private ExportJob end(ExportJob job, JobState state, String reason, JobUpdate update) {
-        LOG.warn("Job {} of source {} (eHealth job {}) ended {}: {}", job.id(), job.sourceId(), job.vendorJobId(),
-                state, reason);
-        return jobs.transition(job, update.state(state).lastError(reason).nextPollAt(store.now()));
+    /** FAILED with the reason, and the one job.fault line (fault=fatal) naming the HTTP code of eHealth's answer. */
+    private ExportJob fail(ExportJob job, EhealthJobStatus status, String reason, JobUpdate update) {
+        return jobs.failAnswer(job, status.httpCode(), reason, update);
     }
 
     static String folder(ExportJob job, SourceConfig source) {

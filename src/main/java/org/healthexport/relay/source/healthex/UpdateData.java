@@ -126,7 +126,7 @@ public class UpdateData {
     /** 404: the project or the patient is unknown to HealthEx (or not visible to this API client). */
     public ExportJob unknownProjectOrPatient(@ExchangeProperty("job") ExportJob job,
                                              HealthexErrors.HealthexError error) {
-        return failed(job, "HealthEx does not know project " + job.attribute(HealthexJobs.PROJECT_ID)
+        return failed(job, error.httpCode(), "HealthEx does not know project " + job.attribute(HealthexJobs.PROJECT_ID)
                 + " or patient " + job.attribute(HealthexJobs.PATIENT_ID) + " (" + error.text() + "); check "
                 + "project-id, and add the patient to the project with Add/Update Patient",
                 "Check project-id and that the patient was added to the project (Add/Update Patient), then "
@@ -135,7 +135,7 @@ public class UpdateData {
 
     /** 403: this API client may not update the patient's data. */
     public ExportJob notAllowed(@ExchangeProperty("job") ExportJob job, HealthexErrors.HealthexError error) {
-        return failed(job, "HealthEx does not allow this API client to update patient "
+        return failed(job, error.httpCode(), "HealthEx does not allow this API client to update patient "
                 + job.attribute(HealthexJobs.PATIENT_ID) + " of project " + job.attribute(HealthexJobs.PROJECT_ID)
                 + " (" + error.text() + ")",
                 "Use an External Researcher API client with access to the project and the patient's "
@@ -145,21 +145,21 @@ public class UpdateData {
     /** Any other final refusal: a paused or inactive study, or a request HealthEx will not take. */
     public ExportJob refused(@ExchangeProperty("job") ExportJob job, HealthexErrors.HealthexError error) {
         if (error.isStudyNotActive()) {
-            return failed(job, "HealthEx refused $updateData: study " + job.attribute(HealthexJobs.PROJECT_ID)
-                    + " is paused or not active (" + error.text() + ")",
+            return failed(job, error.httpCode(), "HealthEx refused $updateData: study "
+                    + job.attribute(HealthexJobs.PROJECT_ID) + " is paused or not active (" + error.text() + ")",
                     "Resume or reactivate the study at HealthEx, then trigger the patient again");
         }
-        return failed(job, "HealthEx refused $updateData for patient " + job.attribute(HealthexJobs.PATIENT_ID)
-                + " (" + error.text() + ")", null);
+        return failed(job, error.httpCode(), "HealthEx refused $updateData for patient "
+                + job.attribute(HealthexJobs.PATIENT_ID) + " (" + error.text() + ")", null);
     }
 
-    private ExportJob failed(ExportJob job, String reason, String action) {
-        LOG.warn("Job {} of source {} failed: {}", job.id(), job.sourceId(), reason);
-        JobUpdate u = JobUpdate.to(JobState.FAILED).lastError(reason).nextPollAt(jobs.store().now());
+    /** FAILED with the reason and the action, and the one job.fault line (fault=fatal, HealthEx's HTTP code). */
+    private ExportJob failed(ExportJob job, int httpCode, String reason, String action) {
+        JobUpdate u = JobUpdate.keepState();
         if (action != null) {
             u.attribute(SUGGESTED_ACTION, action);
         }
-        return jobs.transition(job, u);
+        return jobs.failAnswer(job, httpCode, reason, u);
     }
 
     private static String str(Object o) {

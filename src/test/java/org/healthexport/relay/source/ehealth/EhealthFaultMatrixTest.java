@@ -93,6 +93,11 @@ class EhealthFaultMatrixTest extends FaultMatrix {
     }
 
     @Override
+    protected Fault fatalAnswer() {
+        return Fault.json(403, envelope(403, "forbidden", "Access denied"));
+    }
+
+    @Override
     protected Fault transientAnswer(int code) {
         return code == 429 ? Fault.json(429, envelope(429, "too_many_requests", "Too many requests"))
                 : Fault.json(code, envelope(code, "internal_error", "Service unavailable"));

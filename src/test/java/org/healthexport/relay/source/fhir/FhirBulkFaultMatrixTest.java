@@ -78,6 +78,11 @@ class FhirBulkFaultMatrixTest extends FaultMatrix {
     }
 
     @Override
+    protected Fault fatalAnswer() {
+        return Fault.answer(400, "application/fhir+json", outcome("invalid"));
+    }
+
+    @Override
     protected Fault transientAnswer(int code) {
         return Fault.answer(code, "application/fhir+json", outcome(code == 429 ? "throttled" : "transient"));
     }

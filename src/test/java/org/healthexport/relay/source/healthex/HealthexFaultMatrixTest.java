@@ -131,6 +131,11 @@ class HealthexFaultMatrixTest extends FaultMatrix {
         return files;
     }
 
+    @Override
+    protected Fault fatalAnswer() {
+        return Fault.json(403, "{\"statusCode\":403,\"message\":\"Forbidden resource\",\"error\":\"Forbidden\"}");
+    }
+
     /** HealthEx answers errors like a NestJS service: {statusCode, message, error}. */
     @Override
     protected Fault transientAnswer(int code) {

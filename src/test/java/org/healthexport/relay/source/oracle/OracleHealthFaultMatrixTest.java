@@ -88,6 +88,11 @@ class OracleHealthFaultMatrixTest extends FaultMatrix {
         return files;
     }
 
+    @Override
+    protected Fault fatalAnswer() {
+        return Fault.answer(400, "application/fhir+json", outcome("invalid", "Injected"));
+    }
+
     /** Oracle's errors are OperationOutcomes; its 429 is "throttled" (as a forum post shows a real one). */
     @Override
     protected Fault transientAnswer(int code) {

@@ -90,6 +90,11 @@ class RedoxBulkFaultMatrixTest extends FaultMatrix {
         return files;
     }
 
+    @Override
+    protected Fault fatalAnswer() {
+        return Fault.answer(400, "application/fhir+json", outcome("invalid"));
+    }
+
     /** Redox's FHIR API answers HTTP errors with an OperationOutcome, as its 404s do. */
     @Override
     protected Fault transientAnswer(int code) {
