@@ -5,7 +5,9 @@
 #
 # Usage: bench/deliver-1gib-s3.sh [BYTES] [RUNS]     BYTES defaults to 1073741824 (1 GiB), RUNS to 2
 # Env:   BENCH_TIMEOUT (seconds, default 1200): every process and wait is bounded by it.
-#        RELAY_OPTS: extra -D options for the relay (e.g. -Drelay.target.s3.part-size=32MiB).
+#        RELAY_OPTS: extra -D options for the relay (e.g. -Drelay.target.s3.part-size=32MiB,
+#          -Drelay.target.s3.sign-payload=never).
+#        BENCH_SKIP_BUILD=1: reuse the jar and test classes of an earlier run (A/B runs one after another).
 # Needs: java 17, maven (with the project's dependencies), curl, sha256sum, jcmd (optional).
 set -euo pipefail
 
@@ -36,9 +38,14 @@ free_port() {
     || echo $(( 20000 + RANDOM % 30000 ))
 }
 
-echo "== building"
-mvn -B -q -DskipTests package
-mvn -B -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$WORK/cp.txt"
+if [ -n "${BENCH_SKIP_BUILD:-}" ] && [ -f target/health-export-relay.jar ] && [ -f target/bench-cp.txt ]; then
+  echo "== reusing the last build (BENCH_SKIP_BUILD)"
+else
+  echo "== building"
+  mvn -B -q -DskipTests package
+  mvn -B -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-cp.txt
+fi
+cp target/bench-cp.txt "$WORK/cp.txt"
 deadline=$(( $(date +%s) + TIMEOUT ))
 
 echo "== starting S3Proxy (filesystem store in $WORK/s3, no authorisation)"
@@ -124,7 +131,7 @@ raw_total=0; relay_total=0
 for i in $(seq "$RUNS"); do
   raw=$(raw_copy "$i")
   rel=$(relay_copy)
-  echo "run $i: raw copy $raw MB/s, relay $rel MB/s   (CPU s: $(tail -2 "$WORK/cpu.txt" | tr '\n' ' ' | sed 's/raw /raw: relay-jvm+sandbox, s3proxy = /; s/relay /; relay: relay-jvm+sandbox, s3proxy = /'))"
+  echo "run $i (load $(cut -d' ' -f1 /proc/loadavg)): raw copy $raw MB/s, relay $rel MB/s   (CPU s: $(tail -2 "$WORK/cpu.txt" | tr '\n' ' ' | sed 's/raw /raw: relay-jvm+sandbox, s3proxy = /; s/relay /; relay: relay-jvm+sandbox, s3proxy = /'))"
   raw_total=$(awk -v a="$raw_total" -v b="$raw" 'BEGIN{print a + b}')
   relay_total=$(awk -v a="$relay_total" -v b="$rel" 'BEGIN{print a + b}')
 done
@@ -141,7 +148,7 @@ LIVE=$(grep 'Pause Young' "$WORK/gc.log" | grep -o '[0-9]*M->[0-9]*M' | sed 's/.
 MAX_HEAP=$(grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$WORK/gc.log" | sed 's/.*(\([0-9]*\)M)/\1/' | sort -n | tail -1)
 
 echo
-echo "== results ($(nproc) cores, $SIZE bytes, $RUNS runs)"
+echo "== results ($(nproc) cores, $SIZE bytes, $RUNS runs, RELAY_OPTS=${RELAY_OPTS:-none}, load $(cut -d' ' -f1-3 /proc/loadavg))"
 awk -v r="$raw_total" -v d="$relay_total" -v n="$RUNS" 'BEGIN{
   printf "raw copy (curl | curl -T): %.1f MB/s\nrelay (-Xmx128m):          %.1f MB/s\nratio relay/raw:           %.2f\n", r/n, d/n, d/r }'
 echo "peak heap before a GC:     ${PEAK:-?} MiB (heap capacity ${MAX_HEAP:-?} MiB, -Xmx128m)"

@@ -32,13 +32,30 @@ import java.util.Set;
  */
 public record S3Settings(String bucket, String region, URI endpoint, boolean pathStyle, String accessKey,
                          String secretKey, String prefix, String sse, String kmsKeyId, String storageClass,
-                         int partSize, int partBuffers, boolean sha256, long singlePutMax) {
+                         int partSize, int partBuffers, boolean sha256, long singlePutMax,
+                         SignPayload signPayload) {
     public static final int MIN_PART_SIZE = 5 * 1024 * 1024;
     public static final int MAX_PART_SIZE = 512 * 1024 * 1024;
     public static final int DEFAULT_PART_SIZE = 16 * 1024 * 1024;
     /** S3's limit for one PutObject. */
     public static final long MAX_SINGLE_PUT = 5L * 1024 * 1024 * 1024;
     private static final Set<String> SSE = Set.of("AES256", "aws:kms", "aws:kms:dsse");
+
+    /** {@code relay.target.s3.sign-payload}: whether SigV4 covers the body, not only the request's headers. */
+    public enum SignPayload {
+        /** The SDK's choice: signed over plain HTTP, unsigned over HTTPS (as on AWS). */
+        AUTO,
+        /** Unsigned over plain HTTP too: one SHA-256 pass fewer; the trailing checksum still guards the bytes. */
+        NEVER
+    }
+
+    /** With the SDK's choice of payload signing ({@link SignPayload#AUTO}). */
+    public S3Settings(String bucket, String region, URI endpoint, boolean pathStyle, String accessKey,
+                      String secretKey, String prefix, String sse, String kmsKeyId, String storageClass,
+                      int partSize, int partBuffers, boolean sha256, long singlePutMax) {
+        this(bucket, region, endpoint, pathStyle, accessKey, secretKey, prefix, sse, kmsKeyId, storageClass,
+                partSize, partBuffers, sha256, singlePutMax, SignPayload.AUTO);
+    }
 
     public S3Settings {
         if (bucket == null || bucket.isBlank()) {
@@ -64,6 +81,9 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
             throw new ConfigurationException("relay.target.s3.single-put-max must be between 0 and 5 GiB, not "
                     + singlePutMax + " bytes");
         }
+        if (signPayload == null) {
+            signPayload = SignPayload.AUTO;
+        }
         prefix = normalisePrefix(prefix);
     }
 
@@ -71,6 +91,11 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
         String checksum = props.get("relay.target.s3.checksum", "sha256").toLowerCase(Locale.ROOT);
         if (!List.of("sha256", "none").contains(checksum)) {
             throw new ConfigurationException("relay.target.s3.checksum must be sha256 or none, not '" + checksum + "'");
+        }
+        String signPayload = props.get("relay.target.s3.sign-payload", "auto").toLowerCase(Locale.ROOT);
+        if (!List.of("auto", "never").contains(signPayload)) {
+            throw new ConfigurationException("relay.target.s3.sign-payload must be auto or never, not '"
+                    + signPayload + "'");
         }
         return new S3Settings(
                 props.get("relay.target.s3.bucket", null),
@@ -87,7 +112,8 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
                         bytes("relay.target.s3.part-size", props.get("relay.target.s3.part-size", "16MiB"))),
                 props.getInt("relay.target.s3.part-buffers", 3),
                 checksum.equals("sha256"),
-                bytes("relay.target.s3.single-put-max", props.get("relay.target.s3.single-put-max", "5GiB")));
+                bytes("relay.target.s3.single-put-max", props.get("relay.target.s3.single-put-max", "5GiB")),
+                SignPayload.valueOf(signPayload.toUpperCase(Locale.ROOT)));
     }
 
     /**
@@ -137,6 +163,9 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .httpClientBuilder(http);
+        if (signPayload == SignPayload.NEVER) {
+            builder.putAuthScheme(UnsignedPayloadSigner.scheme());
+        }
         if (endpoint != null) {
             builder.endpointOverride(endpoint);
         }
@@ -205,6 +234,6 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
                 + pathStyle + ", credentials=" + (accessKey == null ? "default chain" : "static") + ", prefix="
                 + prefix + ", sse=" + sse + ", storageClass=" + storageClass + ", partSize=" + partSize
                 + ", partBuffers=" + partBuffers + ", checksum=" + (sha256 ? "sha256" : "none")
-                + ", singlePutMax=" + singlePutMax + "]";
+                + ", singlePutMax=" + singlePutMax + ", signPayload=" + signPayload.name().toLowerCase(Locale.ROOT) + "]";
     }
 }

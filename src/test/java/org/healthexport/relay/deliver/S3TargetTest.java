@@ -236,6 +236,69 @@ class S3TargetTest {
     }
 
     @Test
+    void overPlainHttpTheSdkSignsTheStreamedPayloadByDefault() throws Exception {
+        S3Target target = target(settings(null, null, true));
+        long size = SandboxData.bigNdjson(6L * MIB).readAllBytes().length;
+
+        target.put("k/signed.ndjson", SandboxData.bigNdjson(size), size, "application/fhir+ndjson");
+
+        assertThat(requests).singleElement().satisfies(r -> assertThat(contentSha256(r))
+                .isEqualTo("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"));
+    }
+
+    @Test
+    void signPayloadNeverStreamsUnsignedOverHttpWithTheTrailingChecksumByteExact() throws Exception {
+        S3Target target = target(settings(true, S3Settings.SignPayload.NEVER));
+        long size = SandboxData.bigNdjson(12L * MIB).readAllBytes().length;
+        MessageDigest sent = MessageDigest.getInstance("SHA-256");
+        InputStream content = new ClosedMeansClosed(new DigestInputStream(SandboxData.bigNdjson(size), sent));
+
+        target.put("k/unsigned.ndjson", content, size, "application/fhir+ndjson");
+
+        byte[] stored = check.getObjectAsBytes(r -> r.bucket(BUCKET).key("relay/out/k/unsigned.ndjson")).asByteArray();
+        assertThat((long) stored.length).isEqualTo(size);
+        assertThat(sha256(stored)).isEqualTo(HexFormat.of().formatHex(sent.digest()));
+        assertThat(requests).singleElement().satisfies(r -> {
+            assertThat(r.protocol()).isEqualTo("http");
+            assertThat(contentSha256(r)).isEqualTo("STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+            assertThat(r.firstMatchingHeader("x-amz-trailer")).hasValue("x-amz-checksum-sha256");
+            assertThat(r.firstMatchingHeader("Authorization")).hasValueSatisfying(a -> assertThat(a)
+                    .startsWith("AWS4-HMAC-SHA256 "));
+        });
+    }
+
+    @Test
+    void signPayloadNeverSendsPartsAndSmallPutsUnsignedWithTheirSha256() throws Exception {
+        S3Target target = target(settings(true, S3Settings.SignPayload.NEVER));
+        byte[] small = "{\"resourceType\":\"Patient\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+        target.put("k/parts.ndjson", SandboxData.bigNdjson(11L * MIB), -1, "application/fhir+ndjson");
+        target.put("k/small.json", new ByteArrayInputStream(small), -1, "application/json");
+
+        assertThat(check.getObjectAsBytes(r -> r.bucket(BUCKET).key("relay/out/k/parts.ndjson")).asByteArray())
+                .isEqualTo(SandboxData.bigNdjson(11L * MIB).readAllBytes());
+        assertThat(check.getObjectAsBytes(r -> r.bucket(BUCKET).key("relay/out/k/small.json")).asByteArray())
+                .isEqualTo(small);
+        List<SdkHttpRequest> bodies = requests.stream().filter(r -> r.method().name().equals("PUT")).toList();
+        assertThat(bodies).hasSize(4).allSatisfy(r -> {
+            assertThat(contentSha256(r)).isEqualTo("UNSIGNED-PAYLOAD");
+            assertThat(r.firstMatchingHeader("x-amz-checksum-sha256")).isPresent();
+        });
+    }
+
+    @Test
+    void signPayloadNeverStillSignsTheRequest() {
+        S3Settings wrong = new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
+                "not-the-secret-7781", "", null, null, null, 5 * MIB, 2, true, S3Settings.MAX_SINGLE_PUT,
+                S3Settings.SignPayload.NEVER);
+        S3Target target = target(wrong);
+
+        assertThatThrownBy(() -> target.put("k/x.ndjson", SandboxData.bigNdjson(6L * MIB), 6L * MIB,
+                "application/fhir+ndjson")).isInstanceOf(IOException.class);
+        assertNothingStored("k/x.ndjson");
+    }
+
+    @Test
     void refusedCredentialsSurfaceWithoutTheSecret() {
         S3Settings wrong = new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
                 "not-the-secret-7781", "", null, null, null, 5 * MIB, 2, true, S3Settings.MAX_SINGLE_PUT);
@@ -255,6 +318,16 @@ class S3TargetTest {
     private S3Settings settings(String sse, String kmsKeyId, boolean sha256) {
         return new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
                 S3ProxyServer.SECRET_KEY, "/relay/out/", sse, kmsKeyId, null, 5 * MIB, 2, sha256, S3Settings.MAX_SINGLE_PUT);
+    }
+
+    private S3Settings settings(boolean sha256, S3Settings.SignPayload signPayload) {
+        return new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
+                S3ProxyServer.SECRET_KEY, "/relay/out/", null, null, null, 5 * MIB, 2, sha256,
+                S3Settings.MAX_SINGLE_PUT, signPayload);
+    }
+
+    private static String contentSha256(SdkHttpRequest r) {
+        return r.firstMatchingHeader("x-amz-content-sha256").orElse(null);
     }
 
     /** The target with clients that record every request they send. */
