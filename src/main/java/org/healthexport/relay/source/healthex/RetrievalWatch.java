@@ -252,7 +252,7 @@ public class RetrievalWatch {
 
     /** 403: the token used is not a patient token (PATIENT or PATIENT_READ_ONLY). */
     public ExportJob wrongTokenType(@ExchangeProperty("job") ExportJob job) {
-        return jobs.fail(job, "HealthEx answered 403 to the data-retrieval status of patient "
+        return jobs.failAnswer(job, 403, "HealthEx answered 403 to the data-retrieval status of patient "
                 + job.attribute(HealthexJobs.PATIENT_ID) + ": the login configured for this patient does not give a "
                 + "patient token (PATIENT or PATIENT_READ_ONLY); configure the patient's own email and password "
                 + "in the patients-file, or remove them to pull after pull-after");
