@@ -2,6 +2,7 @@ package org.healthexport.relay;
 
 import org.apache.camel.main.Main;
 
+import javax.net.ssl.SSLContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -15,6 +16,7 @@ public final class RelayApplication {
     }
 
     public static void main(String[] args) throws Exception {
+        warmUpDefaultTls();
         // RelayConfiguration named, not found by a package scan: the scan reads the whole shaded jar (twice).
         // Route tests (@CamelMainTest(mainClass = RelayApplication.class)) still find it by their own scan.
         Main main = new Main();
@@ -28,5 +30,22 @@ public final class RelayApplication {
             PackagedRoutes.ofRunningJar().ifPresent(routes -> main.addInitialProperty("relay.routes", routes));
         }
         main.run(args);
+    }
+
+    /**
+     * The JDK's default TLS context (its CA certificates read and parsed: about 5% of the main thread's start)
+     * is made once per JVM and used by camel-http and, without a trust store, by the relay's own clients:
+     * made now on another thread, it is ready by the time the relay is wired instead of made on the way.
+     */
+    private static void warmUpDefaultTls() {
+        Thread warmUp = new Thread(() -> {
+            try {
+                SSLContext.getDefault();
+            } catch (Exception e) {
+                // the relay's own first use reports it
+            }
+        }, "tls-warm-up");
+        warmUp.setDaemon(true);
+        warmUp.start();
     }
 }

@@ -1,6 +1,5 @@
 package org.healthexport.relay;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -11,7 +10,6 @@ import org.apache.camel.builder.ThreadPoolProfileBuilder;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.util.concurrent.ThreadPoolRejectedPolicy;
 import org.apache.camel.support.service.ServiceSupport;
-import org.flywaydb.core.Flyway;
 import org.healthexport.relay.api.JobsApi;
 import org.healthexport.relay.auth.SourceAuth;
 import org.healthexport.relay.config.RelayProperties;
@@ -30,6 +28,7 @@ import org.healthexport.relay.http.VendorRequestIds;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.RelayMetrics;
+import org.healthexport.relay.job.StoreSchema;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
 import org.healthexport.relay.sandbox.SandboxServer;
 import org.healthexport.relay.source.JobAdopter;
@@ -121,8 +120,10 @@ public class RelayConfiguration implements CamelConfiguration {
 
         HikariDataSource dataSource = dataSource(props);
         registry.bind("jobStoreDataSource", dataSource); // its pool state, for tests and diagnostics
-        Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
-        JobStore store = new JobStore(dataSource, clock);
+        // The pool opens and Flyway migrates on a thread of their own while the routes are built; the store's
+        // statements, and the start of every route (the service below), wait for it.
+        StoreSchema schema = StoreSchema.migrateInBackground(dataSource);
+        JobStore store = new JobStore(dataSource, clock, schema);
         registry.bind("jobStore", store);
         // Readiness (/observe/health/ready) is DOWN while the store does not answer (issue 9: Kubernetes probes).
         org.apache.camel.health.HealthCheckRegistry.get(context).register(new org.healthexport.relay.job.StoreHealthCheck(
@@ -202,18 +203,28 @@ public class RelayConfiguration implements CamelConfiguration {
         requireTokenBeyondLoopback(props.get("relay.http.host", "127.0.0.1"), apiToken);
         registry.bind("jobsApi", new JobsApi(store, jobs, sources, adopters, apiToken));
 
-        // On a clean stop, leases are handed back so another replica takes the jobs at once.
+        // Started with the context, before any route (not now: forceStart false): no route runs on an
+        // unmigrated store, and a failed migration fails the start. On a clean stop, leases are handed back so
+        // another replica takes the jobs at once.
         context.addService(new ServiceSupport() {
             @Override
+            protected void doStart() {
+                boolean postgres = schema.await();
+                metrics.refresh();
+                LOG.info("Relay {} ready: {} source(s) {}, store {}, target {}", owner, sources.all().size(),
+                        sources.all().stream().map(SourceConfig::id).toList(), postgres ? "PostgreSQL" : "H2",
+                        target.kind());
+            }
+
+            @Override
             protected void doStop() {
-                int released = store.releaseAll(owner);
-                LOG.info("Released {} job lease(s) held by {}", released, owner);
+                if (schema.isDone()) {
+                    int released = store.releaseAll(owner);
+                    LOG.info("Released {} job lease(s) held by {}", released, owner);
+                }
                 dataSource.close();
             }
-        }, true, true);
-        LOG.info("Relay {} ready: {} source(s) {}, store {}, target {}", owner, sources.all().size(),
-                sources.all().stream().map(SourceConfig::id).toList(), store.isPostgres() ? "PostgreSQL" : "H2",
-                target.kind());
+        }, true, false);
     }
 
     /**
@@ -269,17 +280,18 @@ public class RelayConfiguration implements CamelConfiguration {
         }
     }
 
+    /** The pool, not yet open: the migration thread's first connection opens it. */
     private static HikariDataSource dataSource(RelayProperties props) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(props.get("relay.store.url", "jdbc:h2:file:./data/relay-store"));
-        props.get("relay.store.username").ifPresent(config::setUsername);
-        props.get("relay.store.password").ifPresent(config::setPassword);
-        config.setMaximumPoolSize(props.getInt("relay.store.pool-size", 10));
-        config.setPoolName("relay-store");
+        HikariDataSource pool = new HikariDataSource();
+        pool.setJdbcUrl(props.get("relay.store.url", "jdbc:h2:file:./data/relay-store"));
+        props.get("relay.store.username").ifPresent(pool::setUsername);
+        props.get("relay.store.password").ifPresent(pool::setPassword);
+        pool.setMaximumPoolSize(props.getInt("relay.store.pool-size", 10));
+        pool.setPoolName("relay-store");
         // Fail fast at startup if the store is unreachable, but let the pool reconnect after a database restart.
-        config.setInitializationFailTimeout(props.getDuration("relay.store.connect-timeout", Duration.ofSeconds(30)).toMillis());
-        config.setConnectionTimeout(props.getDuration("relay.store.connect-timeout", Duration.ofSeconds(30)).toMillis());
-        return new HikariDataSource(config);
+        pool.setInitializationFailTimeout(props.getDuration("relay.store.connect-timeout", Duration.ofSeconds(30)).toMillis());
+        pool.setConnectionTimeout(props.getDuration("relay.store.connect-timeout", Duration.ofSeconds(30)).toMillis());
+        return pool;
     }
 
     private static String hostname() {

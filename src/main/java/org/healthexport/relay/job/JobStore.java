@@ -36,20 +36,44 @@ public class JobStore {
     private final DataSource dataSource;
     private final Clock clock;
     private final ObjectMapper json = new ObjectMapper();
-    private final boolean postgres;
+    private final StoreSchema schema;
+    private volatile boolean postgres;
+    private volatile boolean schemaReady;
 
+    /** A store whose schema is already current. */
     public JobStore(DataSource dataSource, Clock clock) {
+        this(dataSource, clock, StoreSchema.current(dataSource));
+    }
+
+    /** A store whose schema may still be migrating: every statement first waits for {@code schema}. */
+    public JobStore(DataSource dataSource, Clock clock, StoreSchema schema) {
         this.dataSource = dataSource;
         this.clock = clock;
-        try (Connection c = dataSource.getConnection()) {
-            this.postgres = c.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres");
-        } catch (SQLException e) {
-            throw failed("Cannot reach the job store", e);
+        this.schema = schema;
+    }
+
+    /** Waits for the schema (see {@link StoreSchema#await()}). */
+    public boolean isPostgres() {
+        awaitSchema();
+        return postgres;
+    }
+
+    /** True once the schema is current (or its migration failed): {@link #isPostgres()} then answers at once. */
+    public boolean isSchemaSettled() {
+        return schemaReady || schema.isDone();
+    }
+
+    private void awaitSchema() {
+        if (!schemaReady) {
+            postgres = schema.await();
+            schemaReady = true;
         }
     }
 
-    public boolean isPostgres() {
-        return postgres;
+    /** A pooled connection, once the schema is current. */
+    private Connection connection() throws SQLException {
+        awaitSchema();
+        return dataSource.getConnection();
     }
 
     public Instant now() {
@@ -68,7 +92,7 @@ public class JobStore {
         String sql = "INSERT INTO export_job (id, source_id, kind, vendor_job_id, status_url, dedup_key, state, "
                 + "next_poll_at, deadline_at, request_url, attributes, created_at, updated_at) "
                 + "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, id);
             ps.setString(2, job.sourceId());
             ps.setString(3, job.kind());
@@ -131,7 +155,7 @@ public class JobStore {
         for (JobState s : JobState.values()) {
             counts.put(s, 0L);
         }
-        try (Connection c = dataSource.getConnection();
+        try (Connection c = connection();
              PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM export_job GROUP BY state");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -150,7 +174,7 @@ public class JobStore {
 
     private Map<JobState, Map<String, Long>> countByStateAndKindOnce() {
         Map<JobState, Map<String, Long>> counts = new EnumMap<>(JobState.class);
-        try (Connection c = dataSource.getConnection();
+        try (Connection c = connection();
              PreparedStatement ps = c.prepareStatement("SELECT state, kind, COUNT(*) FROM export_job GROUP BY state, kind");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -171,13 +195,13 @@ public class JobStore {
     public List<ExportJob> claimDue(String owner, Duration lease, int max) {
         Instant now = now();
         Instant until = now.plus(lease);
-        if (postgres) {
+        if (isPostgres()) {
             String sql = "UPDATE export_job SET lease_owner = ?, lease_until = ? WHERE id IN ("
                     + "SELECT id FROM export_job WHERE state IN (" + ACTIVE_STATES + ") AND next_poll_at <= ? "
                     + "AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_poll_at LIMIT ? "
                     + "FOR UPDATE SKIP LOCKED) RETURNING *";
             List<ExportJob> jobs = new ArrayList<>();
-            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setString(1, owner);
                 setInstant(ps, 2, until);
                 setInstant(ps, 3, now);
@@ -202,7 +226,7 @@ public class JobStore {
             return claimed;
         }
         // one batch in one transaction: a commit per row was most of what a claim still cost (docs/benchmarks.md)
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(take)) {
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(take)) {
             c.setAutoCommit(false);
             try {
                 for (ExportJob job : candidates) {
@@ -241,7 +265,7 @@ public class JobStore {
     private List<ExportJob> dueCandidates(Instant now, int max) {
         return again(() -> {
             List<ExportJob> due = new ArrayList<>();
-            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+            try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(
                     "SELECT * FROM export_job WHERE state = ? AND next_poll_at <= ? "
                             + "AND (lease_until IS NULL OR lease_until < ?) ORDER BY state, next_poll_at LIMIT ?")) {
                 for (JobState state : ACTIVE) {
@@ -402,7 +426,7 @@ public class JobStore {
         for (JobFile f : files(jobId)) {
             known.put(f.seq(), f);
         }
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = connection()) {
             c.setAutoCommit(false);
             try (PreparedStatement insert = c.prepareStatement("INSERT INTO job_file (job_id, seq, file_group, "
                     + "type, url, target_key) VALUES (?,?,?,?,?,?)");
@@ -443,7 +467,7 @@ public class JobStore {
 
     private List<JobFile> filesOnce(String jobId) {
         List<JobFile> files = new ArrayList<>();
-        try (Connection c = dataSource.getConnection();
+        try (Connection c = connection();
              PreparedStatement ps = c.prepareStatement("SELECT * FROM job_file WHERE job_id = ? ORDER BY seq")) {
             ps.setString(1, jobId);
             try (ResultSet rs = ps.executeQuery()) {
@@ -485,7 +509,7 @@ public class JobStore {
     }
 
     private Optional<String> receiptKeyOnce(String jobId) {
-        try (Connection c = dataSource.getConnection();
+        try (Connection c = connection();
              PreparedStatement ps = c.prepareStatement("SELECT receipt_key FROM delivery WHERE job_id = ?")) {
             ps.setString(1, jobId);
             try (ResultSet rs = ps.executeQuery()) {
@@ -503,7 +527,7 @@ public class JobStore {
     }
 
     private Optional<Instant> lastTransactionTimeOnce(String sourceId) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT last_transaction_time FROM source_state WHERE source_id = ?")) {
             ps.setString(1, sourceId);
             try (ResultSet rs = ps.executeQuery()) {
@@ -544,9 +568,9 @@ public class JobStore {
 
     /** True when the store answers: the readiness check. */
     public boolean isReachable() {
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = connection()) {
             return c.isValid(2);
-        } catch (SQLException e) {
+        } catch (SQLException | StoreException e) { // StoreException: the schema could not be migrated
             return false;
         }
     }
@@ -586,7 +610,7 @@ public class JobStore {
 
     private List<ExportJob> queryJobsOnce(String sql, Object... args) {
         List<ExportJob> jobs = new ArrayList<>();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, args);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -600,7 +624,7 @@ public class JobStore {
     }
 
     private int execute(String sql, Object... args) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, args);
             return ps.executeUpdate();
         } catch (SQLException e) {

@@ -32,7 +32,7 @@ public class RelayMetrics implements JobEvents {
             Gauge.builder("relay_jobs", value, AtomicLong::get).description("Jobs in the store by state")
                     .tag("state", s.name()).register(registry);
         }
-        refresh();
+        // no refresh() here: the store may still be migrating; the relay refreshes once it is up
     }
 
     /** Re-reads the counts by state from the store (called on a timer: the store is shared by all replicas). */

@@ -42,9 +42,14 @@ public class StoreHealthCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        builder.detail("store", store.isPostgres() ? "PostgreSQL" : "H2");
-        if (reachable()) {
+        boolean up = reachable(); // first: it also waits (bounded) for the schema, which isPostgres() needs
+        if (store.isSchemaSettled() && up) {
+            builder.detail("store", store.isPostgres() ? "PostgreSQL" : "H2");
+        }
+        if (up) {
             builder.up();
+        } else if (!store.isSchemaSettled()) {
+            builder.down().message("The job store's schema is still being brought up to date");
         } else {
             builder.down().message("The job store does not answer within " + timeout.toMillis() + " ms");
         }

@@ -1,0 +1,101 @@
+package org.healthexport.relay.job;
+
+import com.zaxxer.hikari.HikariDataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import javax.sql.DataSource;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The schema migrated beside the start: the store's statements wait for it, and a migration that fails
+ * makes every use of the store fail with the reason (the relay's start then fails on it).
+ */
+class StoreSchemaTest {
+    private HikariDataSource pool;
+
+    @AfterEach
+    void close() {
+        if (pool != null) {
+            pool.close();
+        }
+    }
+
+    @Test
+    void statementsWaitForTheMigration() throws Exception {
+        pool = new HikariDataSource();
+        pool.setJdbcUrl(TestDatabases.newH2Url());
+        CountDownLatch databaseAnswers = new CountDownLatch(1);
+        DataSource slowToAnswer = gated(pool, databaseAnswers);
+
+        StoreSchema schema = StoreSchema.migrateInBackground(slowToAnswer);
+        JobStore store = new JobStore(slowToAnswer, Clock.systemUTC(), schema);
+        CompletableFuture<java.util.Map<JobState, Long>> counts = CompletableFuture.supplyAsync(store::countByState);
+
+        Thread.sleep(300);
+        assertThat(schema.isDone()).isFalse();
+        assertThat(store.isSchemaSettled()).isFalse();
+        assertThat(counts).isNotDone(); // not run against tables that do not exist yet
+
+        databaseAnswers.countDown();
+        assertThat(counts.get(30, TimeUnit.SECONDS)).allSatisfy((state, n) -> assertThat(n).isZero());
+        assertThat(schema.await()).isFalse(); // H2
+        assertThat(store.isPostgres()).isFalse();
+        assertThat(store.isReachable()).isTrue();
+    }
+
+    @Test
+    void aFailedMigrationFailsEveryUseWithItsReason() throws Exception {
+        pool = new HikariDataSource();
+        // a table where no schema history is: Flyway refuses to migrate
+        pool.setJdbcUrl(TestDatabases.newH2Url());
+        try (var c = pool.getConnection()) {
+            c.createStatement().execute("CREATE TABLE export_job (nothing INT)");
+        }
+        StoreSchema schema = StoreSchema.migrateInBackground(pool);
+        JobStore store = new JobStore(pool, Clock.systemUTC(), schema);
+
+        assertThatThrownBy(schema::await).isInstanceOf(StoreException.class)
+                .hasMessageContaining("schema could not be brought up to date")
+                .hasMessageContaining("no schema history table")
+                .hasCauseInstanceOf(org.flywaydb.core.api.FlywayException.class);
+        assertThatThrownBy(() -> store.list(JobState.RUNNING, 10)).isInstanceOf(StoreException.class);
+        assertThat(store.isSchemaSettled()).isTrue();
+        assertThat(store.isReachable()).isFalse();
+        StoreHealthCheck check = new StoreHealthCheck(store, Duration.ofSeconds(2));
+        assertThat(check.reachable()).isFalse();
+    }
+
+    @Test
+    void migratesAFreshDatabaseAndLeavesACurrentOneAsItIs() {
+        pool = new HikariDataSource();
+        pool.setJdbcUrl(TestDatabases.newH2Url());
+        assertThat(StoreSchema.migrateInBackground(pool).await()).isFalse();
+        JobStore store = new JobStore(pool, Clock.systemUTC(), StoreSchema.migrateInBackground(pool));
+        assertThat(store.countByState()).allSatisfy((state, n) -> assertThat(n).isZero());
+    }
+
+    /** {@code target} whose connections are handed out only once {@code open} is counted down. */
+    private static DataSource gated(DataSource target, CountDownLatch open) {
+        return (DataSource) Proxy.newProxyInstance(StoreSchemaTest.class.getClassLoader(),
+                new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("getConnection")) {
+                        open.await();
+                    }
+                    try {
+                        return method.invoke(target, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+}
