@@ -146,6 +146,18 @@ public class JobStore {
                 sourceId);
     }
 
+    /**
+     * The newest job of a source whose attribute {@code key} is {@code value}, in any state. Attributes are one
+     * JSON column: the LIKE narrows by the value's text, the exact match is checked on the parsed attributes.
+     */
+    public Optional<ExportJob> latestJobWith(String sourceId, String key, String value) {
+        String like = "%" + toJson(Map.of(key, value)).replaceAll("^\\{|\\}$", "")
+                .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+        return queryJobs("SELECT * FROM export_job WHERE source_id = ? AND attributes LIKE ? ESCAPE '\\' "
+                + "ORDER BY created_at DESC", sourceId, like).stream()
+                .filter(job -> value.equals(job.attribute(key))).findFirst();
+    }
+
     public Map<JobState, Long> countByState() {
         return again(this::countByStateOnce);
     }

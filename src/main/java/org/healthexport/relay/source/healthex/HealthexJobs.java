@@ -114,7 +114,10 @@ public class HealthexJobs implements JobAdopter {
             // the same identity as the job in flight: the API answers that job (200) instead of a second one
             return sameAs(running);
         }
-        return newJob(source, patientId, externalId, "api:" + UUID.randomUUID(), null, (Boolean) skip);
+        // The trigger names the patient's previous job: requests that race past the check above (two replicas, two
+        // API calls at once) make the same trigger, so the store's adoption key keeps them to one job.
+        String previous = store.latestJobWith(config.id(), PATIENT_ID, patientId).map(ExportJob::id).orElse("none");
+        return newJob(source, patientId, externalId, "api:" + patientId + ":after:" + previous, null, (Boolean) skip);
     }
 
     /** Route condition: the job has not sent {@code $updateData} yet (and adopted no retrieval). */

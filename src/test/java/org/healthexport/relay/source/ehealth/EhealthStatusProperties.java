@@ -91,7 +91,7 @@ class EhealthStatusProperties {
         assertThat(STATUS.branch(status(200, "processed"), Map.of(), Map.of())).contains("linkedEntities");
         assertThat(STATUS.branch(status(303, "processed"), Map.of(), Map.of())).contains("linkedEntities");
         assertThat(STATUS.branch(status(200, "pending"), Map.of(), Map.of())).contains("pending");
-        assertThat(STATUS.branch(status(200, "done"), Map.of(), Map.of())).contains("unknownStatus")
+        assertThat(STATUS.branch(status(200, "done"), Map.of(), Map.of())).contains("unknownStatusAnswer")
                 .doesNotContainAnyElementsOf(DONE);
         assertThat(STATUS.branch(status(202, "processed"), Map.of(), Map.of())).doesNotContainAnyElementsOf(DONE);
     }

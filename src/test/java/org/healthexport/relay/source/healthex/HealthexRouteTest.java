@@ -9,12 +9,14 @@ import org.apache.camel.ProducerTemplate;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.healthexport.relay.RelayApplication;
+import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
-import org.healthexport.relay.sandbox.HealthexSandbox;
 import org.healthexport.relay.sandbox.HealthexSandbox.LocationScript;
+import org.healthexport.relay.sandbox.HealthexSandbox;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,11 +34,16 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -686,6 +693,40 @@ class HealthexRouteTest {
         assertThat(job.attribute("retrievalId")).isEqualTo(patient.retrievalIds().get(0));
         assertDelivered(OUTBOX.resolve("healthex/prj-sandbox/pat-omit/" + patient.retrievalIds().get(0)), patient,
                 job);
+    }
+
+    @Test
+    void requestsForOnePatientThatArriveTogetherMakeOneJob() throws Exception {
+        // two requests that both pass the in-flight check before either job is stored ask for the same job
+        HealthexJobs adopter = context.getRegistry().lookupByNameAndType("healthexJobs", HealthexJobs.class);
+        SourceConfig config = context.getRegistry().lookupByNameAndType("sources", Sources.class).get("hx");
+        assertThat(adopter.adopt(config, Map.of("patientId", "pat-race")).dedupKey())
+                .isEqualTo(adopter.adopt(config, Map.of("patientId", "pat-race")).dedupKey());
+
+        sandbox.patient("pat-race").login("race@patients.test", "pw-race");
+        String body = "{\"source\":\"hx\",\"patientId\":\"pat-race\"}";
+        ExecutorService callers = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                answers.add(callers.submit(() -> api("POST", "/api/jobs", body)));
+            }
+            Set<String> ids = new HashSet<>();
+            for (Future<HttpResponse<String>> answer : answers) {
+                HttpResponse<String> r = answer.get(30, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
+                ids.add(JSON.readTree(r.body()).path("id").asText());
+            }
+            assertThat(ids).hasSize(1);
+            ExportJob job = awaitEnd(store.get(ids.iterator().next()));
+            assertThat(job.state()).as(job.lastError()).isEqualTo(JobState.DELIVERED);
+            // once that job has ended, the patient's next request is a new job
+            ExportJob next = adopt("hx", "pat-race");
+            assertThat(next.id()).isNotEqualTo(job.id());
+            awaitEnd(next);
+        } finally {
+            callers.shutdownNow();
+        }
     }
 
     @Test

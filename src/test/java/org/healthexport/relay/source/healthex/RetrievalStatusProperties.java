@@ -83,7 +83,7 @@ class RetrievalStatusProperties {
     void theRoutesChoicesAreTheOnesEvaluated() {
         assertThat(OVERALL.branch(null, Map.of(), Map.of("retrieval", status("COMPLETE")))).contains("complete");
         assertThat(OVERALL.branch(null, Map.of(), Map.of("retrieval", status("IN_PROGRESS")))).contains("inProgress");
-        assertThat(OVERALL.branch(null, Map.of(), Map.of("retrieval", status("DONE")))).containsExactly("unknownStatus");
+        assertThat(OVERALL.branch(null, Map.of(), Map.of("retrieval", status("DONE")))).containsExactly("unknownStatusAnswer");
         RetrievalStatus.Location done = new RetrievalStatus.Location("l", null, null, "COMPLETE", null, null);
         RetrievalStatus.Location odd = new RetrievalStatus.Location("l", null, null, "Complete", null, null);
         assertThat(LOCATION.branch(done, Map.of(), Map.of())).containsExactly("retrieved");

@@ -78,12 +78,12 @@ class RedoxStatusProperties {
     void theRoutesChoiceIsTheOneEvaluated() {
         assertThat(STATUS.branch(check("200"), Map.of(), Map.of())).contains("complete");
         assertThat(STATUS.branch(check("202"), Map.of(), Map.of())).contains("stillRunning");
-        assertThat(STATUS.branch(check("500"), Map.of(), Map.of())).contains("retryLater").doesNotContain("complete");
-        assertThat(STATUS.branch(check("done"), Map.of(), Map.of())).containsExactly("unknownStatus");
+        assertThat(STATUS.branch(check("500"), Map.of(), Map.of())).contains("retryAnswer").doesNotContain("complete");
+        assertThat(STATUS.branch(check("done"), Map.of(), Map.of())).containsExactly("unknownStatusAnswer");
         // found by onlyStatus200CompletesAndOnly202KeepsPolling: Simple's == took these for 200 and 202
-        assertThat(STATUS.branch(check("0200"), Map.of(), Map.of())).containsExactly("unknownStatus");
-        assertThat(STATUS.branch(check("２００"), Map.of(), Map.of())).containsExactly("unknownStatus");
-        assertThat(STATUS.branch(check("0202"), Map.of(), Map.of())).containsExactly("unknownStatus");
+        assertThat(STATUS.branch(check("0200"), Map.of(), Map.of())).containsExactly("unknownStatusAnswer");
+        assertThat(STATUS.branch(check("２００"), Map.of(), Map.of())).containsExactly("unknownStatusAnswer");
+        assertThat(STATUS.branch(check("0202"), Map.of(), Map.of())).containsExactly("unknownStatusAnswer");
     }
 
     private static RedoxStatusCheck check(String status) {
