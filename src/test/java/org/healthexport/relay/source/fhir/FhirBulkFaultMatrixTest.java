@@ -79,18 +79,14 @@ class FhirBulkFaultMatrixTest extends FaultMatrix {
 
     @Override
     protected Fault fatalAnswer() {
-        return Fault.answer(400, "application/fhir+json", outcome("invalid"));
+        return operationOutcome(400, "invalid", "Injected");
     }
 
     @Override
     protected Fault transientAnswer(int code) {
-        return Fault.answer(code, "application/fhir+json", outcome(code == 429 ? "throttled" : "transient"));
+        return operationOutcome(code, code == 429 ? "throttled" : "transient", "Injected");
     }
 
-    static String outcome(String code) {
-        return "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"" + code
-                + "\",\"diagnostics\":\"Injected\"}]}";
-    }
 
     @Override
     protected Fault malformedStatus() {
@@ -120,7 +116,7 @@ class FhirBulkFaultMatrixTest extends FaultMatrix {
 
     @Override
     protected Fault expiredFileAnswer() {
-        return Fault.answer(410, "application/fhir+json", outcome("not-found"));
+        return operationOutcome(410, "not-found", "Injected");
     }
 
     /** The IG lets a client ask for the manifest again; after three fresh manifests the export is EXPIRED. */

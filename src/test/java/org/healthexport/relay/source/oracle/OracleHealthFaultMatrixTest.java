@@ -90,19 +90,14 @@ class OracleHealthFaultMatrixTest extends FaultMatrix {
 
     @Override
     protected Fault fatalAnswer() {
-        return Fault.answer(400, "application/fhir+json", outcome("invalid", "Injected"));
+        return operationOutcome(400, "invalid", "Injected");
     }
 
     /** Oracle's errors are OperationOutcomes; its 429 is "throttled" (as a forum post shows a real one). */
     @Override
     protected Fault transientAnswer(int code) {
-        return Fault.answer(code, "application/fhir+json", outcome(code == 429 ? "throttled" : "transient",
-                code == 429 ? "Too Many Requests" : "Injected"));
-    }
-
-    static String outcome(String code, String diagnostics) {
-        return "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"" + code
-                + "\",\"diagnostics\":\"" + diagnostics + "\"}]}";
+        return operationOutcome(code, code == 429 ? "throttled" : "transient",
+                code == 429 ? "Too Many Requests" : "Injected");
     }
 
     @Override

@@ -92,19 +92,15 @@ class RedoxBulkFaultMatrixTest extends FaultMatrix {
 
     @Override
     protected Fault fatalAnswer() {
-        return Fault.answer(400, "application/fhir+json", outcome("invalid"));
+        return operationOutcome(400, "invalid", "Injected");
     }
 
     /** Redox's FHIR API answers HTTP errors with an OperationOutcome, as its 404s do. */
     @Override
     protected Fault transientAnswer(int code) {
-        return Fault.answer(code, "application/fhir+json", outcome(code == 429 ? "throttled" : "transient"));
+        return operationOutcome(code, code == 429 ? "throttled" : "transient", "Injected");
     }
 
-    static String outcome(String code) {
-        return "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"" + code
-                + "\",\"diagnostics\":\"Injected\"}]}";
-    }
 
     /** An envelope cut short: not JSON. */
     @Override
@@ -142,7 +138,7 @@ class RedoxBulkFaultMatrixTest extends FaultMatrix {
     /** Redox documents no file expiry; a file server that dropped the file answers 410 like any FHIR server. */
     @Override
     protected Fault expiredFileAnswer() {
-        return Fault.answer(410, "application/fhir+json", outcome("not-found"));
+        return operationOutcome(410, "not-found", "Injected");
     }
 
     /** The status URL still answers the manifest: fetched afresh three times, then the export is EXPIRED. */
