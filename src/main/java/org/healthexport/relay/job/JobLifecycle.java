@@ -200,13 +200,10 @@ public class JobLifecycle {
         return transition(job, u);
     }
 
-    /** 429 or a transient error: wait (Retry-After when given), count the attempt, keep the state. */
-    public ExportJob retryLater(@ExchangeProperty("job") ExportJob job, @Header("Retry-After") String retryAfter,
-                                String reason) {
-        return retry(job, retryAfter, Fault.TRANSIENT, null, job.requestId(), reason);
-    }
-
-    /** The same for an error answer of the source, with its HTTP code (429: rate-limited, else transient). */
+    /**
+     * 429 or a transient error answer of the source: wait (Retry-After when given), count the attempt, keep the
+     * state; its fault line names the HTTP code (429: rate-limited, else transient).
+     */
     public ExportJob retryAnswer(ExportJob job, String retryAfter, Integer status, String reason) {
         return retry(job, retryAfter, status != null && status == 429 ? Fault.RATE_LIMITED : Fault.TRANSIENT, status,
                 job.requestId(), reason);
