@@ -47,19 +47,16 @@ import static org.awaitility.Awaitility.await;
  * once and byte-exact, or a visible failure with the reason; and that the fault shows in the job, in
  * {@code relay_faults_total} and in one {@code job.fault} line with the vendor's request id.
  * <p>
- * A subclass carries {@code @CamelMainTest} with the properties of {@link #PROPERTIES_HINT} and says how its
- * vendor starts an export, answers errors and names its files. Faults of the target, the store and the process
- * are the same code for every kind and are tested once (S3DeliveryRouteTest, SftpTargetTest, StoreRestartTest,
- * RelayRestartTest); the folder-target outage row here shows each kind's delivery waits for its target.
+ * A subclass carries {@code @CamelMainTest} with its source and what every column sets: a folder target under
+ * {@code target/test-outbox/matrix-<kind>}, the sandbox, quick polls, {@code relay.http.response-timeout-ms=1500}
+ * (the slow-server row waits 5 s) and {@code relay.http.max-status-bytes=65536} (the oversized-body row sends
+ * more); and it says how its vendor starts an export, answers errors and names its files. Faults of the target,
+ * the store and the process are the same code for every kind and are tested once (S3DeliveryRouteTest,
+ * SftpDeliveryRouteTest, StoreRestartTest, RelayRestartTest); the folder-target outage row here shows each kind's
+ * delivery waits for its target.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS) // one relay per kind for all rows: each row waits for its own job
 public abstract class FaultMatrix {
-    /**
-     * What every column sets besides its source: a folder target under {@code target/test-outbox/matrix-<kind>},
-     * the sandbox, quick polls, a 1.5 s response timeout (the slow-server row waits 5 s) and a 64 KiB status
-     * limit (the oversized-body row sends more).
-     */
-    protected static final String PROPERTIES_HINT = "relay.http.response-timeout-ms=1500, relay.http.max-status-bytes=65536";
     static final ListAppender<ILoggingEvent> FAULT_LINES = new ListAppender<>();
 
     static {
