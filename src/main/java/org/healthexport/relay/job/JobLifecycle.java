@@ -303,17 +303,12 @@ public class JobLifecycle {
 
     /** The same, with what the kind records beside the reason (the vendor's codes, a suggested action). */
     public ExportJob failAnswer(ExportJob job, Integer status, String reason, JobUpdate details) {
-        return failWith(job, Fault.FATAL, status, reason, details);
+        return endWithFault(job, JobState.FAILED, Fault.FATAL, status, job.requestId(), reason, details);
     }
 
     /** A URL the answer listed on a host the source may not use, found by a kind's own planning: FAILED. */
     public ExportJob refusedUrl(ExportJob job, String reason, JobUpdate details) {
-        return failWith(job, Fault.REFUSED_URL, null, reason, details);
-    }
-
-    private ExportJob failWith(ExportJob job, Fault fault, Integer status, String reason, JobUpdate details) {
-        fault(job, fault, status, job.requestId(), null, JobState.FAILED, reason);
-        return transition(job, details.state(JobState.FAILED).lastError(reason).nextPollAt(store.now()));
+        return endWithFault(job, JobState.FAILED, Fault.REFUSED_URL, null, job.requestId(), reason, details);
     }
 
     public ExportJob actionNeeded(ExportJob job, String reason) {
@@ -328,8 +323,14 @@ public class JobLifecycle {
 
     private ExportJob endWithFault(ExportJob job, JobState state, Fault fault, Integer status, String requestId,
                                    String reason) {
+        return endWithFault(job, state, fault, status, requestId, reason, JobUpdate.keepState());
+    }
+
+    /** Ends the job in {@code state} with one fault line, and what the caller records beside the reason. */
+    private ExportJob endWithFault(ExportJob job, JobState state, Fault fault, Integer status, String requestId,
+                                   String reason, JobUpdate details) {
         fault(job, fault, status, requestId, null, state, reason);
-        return transition(job, JobUpdate.to(state).lastError(reason).nextPollAt(store.now()));
+        return transition(job, details.state(state).lastError(reason).nextPollAt(store.now()));
     }
 
     /** Every fault and refusal: one {@link FaultLine}, one count in relay_faults_total. */
