@@ -127,25 +127,10 @@ class S3DeliveryRouteTest {
     @Test
     void anS3OutageKeepsTheJobDeliveringUntilTheStoreIsBack() throws Exception {
         JobStore store = context.getRegistry().lookupByNameAndType("jobStore", JobStore.class);
-        S3.stop();
-        Instant down = Instant.now();
-        ExportJob job;
-        try {
-            job = producer.requestBody("direct:kickoff-source", "bulk", ExportJob.class);
-            await().atMost(Duration.ofSeconds(60)).until(() -> {
-                ExportJob now = store.get(job.id());
-                return now.state() == JobState.DELIVERING && now.attempts() >= 2;
-            });
-            // fault 6 of issue 8: the store stays down for a minute
-            Thread.sleep(Math.max(0, Duration.ofMinutes(1).minus(Duration.between(down, Instant.now())).toMillis()));
-            ExportJob waiting = store.get(job.id());
-            assertThat(waiting.state()).isEqualTo(JobState.DELIVERING);
-            assertThat(waiting.lastError()).contains("S3 upload of s3://relay-e2e/exports/bulk/" + job.id())
-                    .doesNotContain(S3ProxyServer.SECRET_KEY);
-        } finally {
-            S3.restart();
-        }
-        await().atMost(Duration.ofSeconds(60)).until(() -> store.get(job.id()).state() == JobState.DELIVERED);
+        ExportJob job = TargetOutage.exportThroughAMinuteDown(store, producer, "bulk", S3::stop, S3::restart,
+                waiting -> assertThat(waiting.lastError())
+                        .contains("S3 upload of s3://relay-e2e/exports/bulk/" + waiting.id())
+                        .doesNotContain(S3ProxyServer.SECRET_KEY));
         try (S3Client s3 = S3.client()) {
             List<String> keys = s3.listObjectsV2(r -> r.bucket("relay-e2e").prefix("exports/bulk/" + job.id() + "/"))
                     .contents().stream().map(S3Object::key).toList();

@@ -22,7 +22,6 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -123,23 +122,9 @@ class SftpDeliveryRouteTest {
     void aMinuteLongOutageOfTheServerIsWaitedOut() throws Exception {
         JobStore store = context.getRegistry().lookupByNameAndType("jobStore", JobStore.class);
         FhirBulkSandbox sandbox = context.getRegistry().lookupByNameAndType("fhirBulkSandbox", FhirBulkSandbox.class);
-        SFTP.stop();
-        Instant down = Instant.now();
-        ExportJob job;
-        try {
-            job = producer.requestBody("direct:kickoff-source", "bulk", ExportJob.class);
-            await().atMost(Duration.ofSeconds(60)).until(() -> {
-                ExportJob now = store.get(job.id());
-                return now.state() == JobState.DELIVERING && now.attempts() >= 2;
-            });
-            Thread.sleep(Math.max(0, Duration.ofMinutes(1).minus(Duration.between(down, Instant.now())).toMillis()));
-            ExportJob waiting = store.get(job.id());
-            assertThat(waiting.state()).isEqualTo(JobState.DELIVERING);
-            assertThat(waiting.lastError()).containsIgnoringCase("sftp").doesNotContain(SftpServer.PASSWORD);
-        } finally {
-            SFTP.restart();
-        }
-        await().atMost(Duration.ofSeconds(60)).until(() -> store.get(job.id()).state() == JobState.DELIVERED);
+        ExportJob job = TargetOutage.exportThroughAMinuteDown(store, producer, "bulk", SFTP::stop, SFTP::restart,
+                waiting -> assertThat(waiting.lastError()).containsIgnoringCase("sftp")
+                        .doesNotContain(SftpServer.PASSWORD));
 
         Path folder = ROOT.resolve("inbox/bulk").resolve(job.id());
         JsonNode receipt = new ObjectMapper().readTree(folder.resolve("receipt.json").toFile());
