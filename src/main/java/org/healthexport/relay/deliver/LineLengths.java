@@ -4,6 +4,9 @@ import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.http.RefusedFileException;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Locale;
 
 /**
@@ -13,6 +16,10 @@ import java.util.Locale;
  * per file.
  */
 public final class LineLengths {
+    private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long NEWLINES = 0x0A0A0A0A0A0A0A0AL;
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGH_BITS = 0x8080808080808080L;
     public static final long DEFAULT_MAX_LINE_BYTES = 64L * 1024 * 1024;
     private final long limit;
     private final boolean refuse;
@@ -62,20 +69,39 @@ public final class LineLengths {
         if (limit <= 0) {
             return;
         }
-        // Only newlines are looked at byte by byte; lengths are added up between them (this runs over every
-        // byte of every NDJSON file, so the loop stays as small as possible).
         int end = off + len;
         int start = off;
-        for (int i = off; i < end; i++) {
-            if (buf[i] == '\n') {
-                current += i - start;
-                checkCurrent();
-                endLine();
-                start = i + 1;
-            }
+        for (int nl = indexOfNewline(buf, start, end); nl >= 0; nl = indexOfNewline(buf, start, end)) {
+            current += nl - start;
+            checkCurrent();
+            endLine();
+            start = nl + 1;
         }
         current += end - start;
         checkCurrent();
+    }
+
+    /**
+     * Index of the first {@code '\n'} in {@code buf[from, to)}, or -1. Eight bytes at a time (the classic
+     * "has a zero byte" test on the word XOR newlines): this runs over every byte of every NDJSON file, and
+     * byte by byte it was four fifths of a 1 GiB delivery's CPU; the JDK has no public byte search in an array.
+     * In a little-endian word the lowest flagged byte is always a real match (false flags only sit above one).
+     */
+    static int indexOfNewline(byte[] buf, int from, int to) {
+        int i = from;
+        for (; i <= to - Long.BYTES; i += Long.BYTES) {
+            long x = (long) WORDS.get(buf, i) ^ NEWLINES;
+            long found = (x - ONES) & ~x & HIGH_BITS;
+            if (found != 0) {
+                return i + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (buf[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private void checkCurrent() throws RefusedFileException {
