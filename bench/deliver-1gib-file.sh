@@ -25,7 +25,7 @@ PORT=$(free_port)
 start_relay "$RUN/relay" "$PORT" "$XMX" \
   -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
   '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
-  -Drelay.poll.initial-wait=0s -Drelay.poll.interval=100
+  -Drelay.poll.initial-wait=0s -Drelay.poll.interval=100 ${RELAY_OPTS:-}
 curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
 deadline=$((SECONDS + ${BENCH_TIMEOUT:-600}))
 DELIVERED=
@@ -43,8 +43,9 @@ PEAK=$(peak_heap_mib "$RUN/relay/gc.log")
 RSS=$(rss_mib "$RELAY_PID")
 if [ -n "${BENCH_THREADS:-}" ]; then # CPU seconds of the relay's busiest threads since it started
   for t in /proc/"$RELAY_PID"/task/*; do
-    echo "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}') $(tr ' ' '_' < "$t/comm")"
-  done 2>/dev/null | sort -rn | head -8 | awk -v hz="$(getconf CLK_TCK)" '{printf "  relay thread %-28s %5.1f s CPU\n", $2, $1 / hz}'
+    echo "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13, $12, $13}') $(tr ' ' '_' < "$t/comm")"
+  done 2>/dev/null | sort -rn | head -8 | awk -v hz="$(getconf CLK_TCK)" \
+      '{printf "  relay thread %-28s %5.1f s CPU (user %.1f, kernel %.1f)\n", $4, $1 / hz, $2 / hz, $3 / hz}'
   echo "  sandbox JVM total            $(awk -v hz="$(getconf CLK_TCK)" '{printf "%5.1f", ($14 + $15) / hz}' /proc/"$SANDBOX_PID"/stat) s CPU"
 fi
 stop_pid "$RELAY_PID"
