@@ -17,9 +17,14 @@ raw_copy() {
   loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' \
         "${SANDBOX_FHIR}Patient/\$export?_type=Observation" | tr -d '\r' | awk 'tolower($1)=="content-location:" {print $2}')
   local url=${loc/\/jobs\//\/files\/}/Observation-1.ndjson
-  curl -s -o "$RUN/raw.ndjson" -w '%{size_download} %{time_total}\n' "$url"
+  local bytes seconds t0 t1
+  read -r bytes seconds < <(curl -s -o "$RUN/raw.ndjson" -w '%{size_download} %{time_total}\n' "$url")
+  # the relay syncs each file before its rename (a receipt must not outlive its files in a power cut), curl does
+  # not: the same copy with that sync after it is the second baseline
+  t0=$(date +%s%N); sync "$RUN/raw.ndjson"; t1=$(date +%s%N)
+  echo "$bytes $seconds $(awk -v s="$seconds" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", s + (b - a) / 1e9 }')"
 }
-read -r RAW1_BYTES RAW1_SECONDS < <(raw_copy)
+read -r RAW1_BYTES RAW1_SECONDS RAW1_SYNCED < <(raw_copy)
 
 PORT=$(free_port)
 start_relay "$RUN/relay" "$PORT" "$XMX" \
@@ -52,16 +57,20 @@ stop_pid "$RELAY_PID"
 
 cmp -s "$RUN/raw.ndjson" "$DELIVERED" && SAME=identical || SAME=DIFFERENT
 rm -f "$RUN/raw.ndjson"
-read -r RAW2_BYTES RAW2_SECONDS < <(raw_copy)
+read -r RAW2_BYTES RAW2_SECONDS RAW2_SYNCED < <(raw_copy)
 rm -f "$RUN/raw.ndjson" "$DELIVERED"
 
 awk -v rb="$RELAY_BYTES" -v rs="$RELAY_SECONDS" -v b1="$RAW1_BYTES" -v s1="$RAW1_SECONDS" -v b2="$RAW2_BYTES" \
-    -v s2="$RAW2_SECONDS" -v peak="$PEAK" -v rss="$RSS" -v xmx="$XMX" -v same="$SAME" 'BEGIN {
+    -v s2="$RAW2_SECONDS" -v y1="$RAW1_SYNCED" -v y2="$RAW2_SYNCED" -v peak="$PEAK" -v rss="$RSS" -v xmx="$XMX" \
+    -v same="$SAME" 'BEGIN {
   mib = 1048576; r = rb / rs / mib; c1 = b1 / s1 / mib; c2 = b2 / s2 / mib; c = (c1 + c2) / 2
+  d1 = b1 / y1 / mib; d2 = b2 / y2 / mib; d = (d1 + d2) / 2
   printf "file size            %d bytes (relay delivered %d, %s to the raw copy)\n", b1, rb, same
   printf "raw curl to a file   %.1f MiB/s before, %.1f MiB/s after (%.2f s, %.2f s)\n", c1, c2, s1, s2
   printf "relay to folder      %.1f MiB/s (%.2f s, request to file in place, -Xmx%s)\n", r, rs, xmx
+  printf "raw curl, then sync  %.1f MiB/s before, %.1f MiB/s after (%.2f s, %.2f s)\n", d1, d2, y1, y2
   printf "ratio relay/raw      %.2f (raw = mean of both curl runs)\n", r / c
+  printf "ratio relay/synced   %.2f (the same copy made durable, as the relay makes each file)\n", r / d
   printf "relay peak heap      %d MiB (largest heap before a GC, -Xlog:gc); RSS after %s MiB\n", peak, rss
 }'
 echo "load average after: $(loadavg)"

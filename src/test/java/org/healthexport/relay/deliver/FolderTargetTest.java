@@ -58,6 +58,36 @@ class FolderTargetTest {
         }
     }
 
+    /** Synced in stretches while it is written (here every 1 MiB): every byte lands, once, under the final name. */
+    @Test
+    void aFileSyncedInStretchesArrivesWholeAndNoPartIsLeft() throws Exception {
+        FolderTarget target = new FolderTarget(tmp.resolve("out"), 1024 * 1024);
+        long size = 9L * 1024 * 1024 + 77;
+        target.put("bulk/j1/Observation-1.ndjson", org.healthexport.relay.sandbox.SandboxData.bigNdjson(size), -1,
+                "application/fhir+ndjson");
+
+        Path file = tmp.resolve("out/bulk/j1/Observation-1.ndjson");
+        assertThat(S3TargetTest.sha256(Files.readAllBytes(file)))
+                .isEqualTo(S3TargetTest.sha256(org.healthexport.relay.sandbox.SandboxData.bigNdjson(size).readAllBytes()));
+        try (Stream<Path> all = Files.list(file.getParent())) {
+            assertThat(all.map(p -> p.getFileName().toString())).containsExactly("Observation-1.ndjson");
+        }
+    }
+
+    /** A source cut midway leaves nothing under the final name, nor a temporary file, whatever was synced. */
+    @Test
+    void aSourceCutAfterSeveralSyncsLeavesNothing() throws Exception {
+        FolderTarget target = new FolderTarget(tmp.resolve("out"), 1024 * 1024);
+        java.io.InputStream cut = new S3TargetTest.FailingAfter(
+                org.healthexport.relay.sandbox.SandboxData.bigNdjson(8L * 1024 * 1024), 5L * 1024 * 1024, new IOException("cut"));
+
+        assertThatThrownBy(() -> target.put("bulk/j1/Observation-1.ndjson", cut, -1, "application/fhir+ndjson"))
+                .hasMessageContaining("cut");
+        try (Stream<Path> all = Files.walk(tmp.resolve("out"))) {
+            assertThat(all.filter(Files::isRegularFile)).isEmpty();
+        }
+    }
+
     private static final class InputStreamOf {
         static java.io.InputStream empty() {
             return new ByteArrayInputStream(new byte[0]);
