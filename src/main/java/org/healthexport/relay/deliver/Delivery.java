@@ -83,9 +83,12 @@ public class Delivery {
                 ? new LineLengths(lineLimit, file.targetKey()) : null;
         try (SourceFiles.Download in = files.open(source, URI.create(file.url()), tokenRequired,
                 auth.tokens(source.id()), accept);
-             Measured measured = new Measured(in, () -> jobs.keepLease(job), lines)) {
+             // a target that hashes the bytes as it stores them (S3's streamed PUT) saves hashing them twice
+             Measured measured = new Measured(in, () -> jobs.keepLease(job), lines,
+                     !target.hashesWhilePutting(in.length()))) {
+            java.util.Optional<String> storedSha256;
             try {
-                target.put(file.targetKey(), measured, in.length(), contentType(file.targetKey()));
+                storedSha256 = target.putHashed(file.targetKey(), measured, in.length(), contentType(file.targetKey()));
             } catch (IOException | RuntimeException e) {
                 if (lines != null && lines.refusal() != null) {
                     // whatever the target wrapped it in: the file is refused, not failed
@@ -99,7 +102,8 @@ public class Delivery {
                 lines.finish();
                 note = lines.note();
             }
-            store.fileDelivered(file.id(), measured.bytes, measured.sha256(), note);
+            store.fileDelivered(file.id(), measured.bytes, storedSha256.isPresent() ? storedSha256.get()
+                    : measured.sha256(), note);
             if (note != null) {
                 LOG.warn("Job {}: {}: {}", job.id(), file.targetKey(), note);
                 events.oversizedLines(job, file, lines.oversizedLines(), lineLimit.mode());
@@ -189,14 +193,15 @@ public class Delivery {
      * lease alive on long files.
      */
     static final class Measured extends FilterInputStream {
-        private final BackgroundSha256 digest = new BackgroundSha256(HASHERS);
+        private final BackgroundSha256 digest;
         private final Runnable keepLease;
         private final LineLengths lines;
         private long bytes;
         private long lastRenewal = System.nanoTime();
 
-        Measured(InputStream in, Runnable keepLease, LineLengths lines) {
+        Measured(InputStream in, Runnable keepLease, LineLengths lines, boolean hash) {
             super(in);
+            this.digest = hash ? new BackgroundSha256(HASHERS) : null;
             this.keepLease = keepLease;
             this.lines = lines;
         }
@@ -225,7 +230,9 @@ public class Delivery {
                         + e.getMessage()), 0);
             }
             if (n > 0) {
-                digest.update(buf, off, n);
+                if (digest != null) {
+                    digest.update(buf, off, n);
+                }
                 bytes += n;
                 if (lines != null) {
                     lines.update(buf, off, n);
@@ -248,7 +255,11 @@ public class Delivery {
             return false;
         }
 
+        /** The SHA-256 of every byte read; only when made to hash. */
         String sha256() throws IOException {
+            if (digest == null) {
+                throw new IllegalStateException("Not hashed here: the target hashed the bytes it stored");
+            }
             return digest.hex();
         }
 
@@ -257,7 +268,9 @@ public class Delivery {
             try {
                 super.close();
             } finally {
-                digest.close();
+                if (digest != null) {
+                    digest.close();
+                }
             }
         }
     }

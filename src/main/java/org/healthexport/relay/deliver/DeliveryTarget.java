@@ -2,6 +2,7 @@ package org.healthexport.relay.deliver;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Optional;
 
 /**
  * Where delivered files land: a folder, an S3 bucket, an SFTP server. Every target gives the same guarantee:
@@ -18,6 +19,22 @@ public interface DeliveryTarget {
      * {@code length} is the byte count when known, else -1. Memory use must not grow with the content.
      */
     void put(String key, InputStream content, long length, String contentType) throws IOException;
+
+    /**
+     * True when {@link #putHashed} of a file of this length answers the SHA-256 of what it stored, computed on
+     * the way (S3's streamed PutObject sends one as the object's checksum): the relay then does not hash the bytes
+     * a second time.
+     */
+    default boolean hashesWhilePutting(long length) {
+        return false;
+    }
+
+    /** {@link #put}, then the SHA-256 (hex) of the stored bytes if this target computed it, else empty. */
+    default Optional<String> putHashed(String key, InputStream content, long length, String contentType)
+            throws IOException {
+        put(key, content, length, contentType);
+        return Optional.empty();
+    }
 
     /** True when an object is stored under {@code key}. */
     boolean exists(String key) throws IOException;

@@ -137,7 +137,8 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
      */
     public S3ClientBuilder streamingClientBuilder(OutboundTls tls) {
         return clientBuilder(tls, true)
-                .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+                .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry())
+                        .addExecutionInterceptor(new SentChecksum()));
     }
 
     private S3ClientBuilder clientBuilder(OutboundTls tls, boolean chunked) {

@@ -87,7 +87,7 @@ class LineLengthsTest {
                 .getBytes(StandardCharsets.UTF_8);
         LineLengths lines = new LineLengths(new LineLengths.Limit(100, false), "k.ndjson");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (Delivery.Measured measured = new Delivery.Measured(new ByteArrayInputStream(content), () -> { }, lines)) {
+        try (Delivery.Measured measured = new Delivery.Measured(new ByteArrayInputStream(content), () -> { }, lines, true)) {
             measured.transferTo(out);
         }
         lines.finish();

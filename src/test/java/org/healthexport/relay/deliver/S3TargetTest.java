@@ -21,8 +21,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -138,6 +140,49 @@ class S3TargetTest {
             assertThat(checksumAlgorithm(r)).isEqualTo("SHA256");
         });
         assertThat(target.buffersAllocated()).isZero(); // streamed: no part buffer
+    }
+
+    /** The receipt's SHA-256 of a streamed PUT is the one the SDK sent as the object's checksum: one hash pass, not two. */
+    @Test
+    void aStreamedPutAnswersTheSha256ItSentSignedOrNot() throws Exception {
+        long size = 7L * MIB + 5;
+        byte[] bytes = SandboxData.bigNdjson(size).readAllBytes();
+        for (S3Settings.SignPayload sign : S3Settings.SignPayload.values()) {
+            S3Target target = target(settings(true, sign));
+            assertThat(target.hashesWhilePutting(bytes.length)).isTrue();
+
+            Optional<String> sha = target.putHashed("bulk/job-7/" + sign + ".ndjson", new ByteArrayInputStream(bytes),
+                    bytes.length, "application/fhir+ndjson");
+
+            assertThat(sha).as(sign.name()).contains(sha256(bytes));
+            assertThat(sha256(check.getObjectAsBytes(r -> r.bucket(BUCKET).key("relay/out/bulk/job-7/" + sign
+                    + ".ndjson")).asByteArray())).isEqualTo(sha256(bytes));
+        }
+    }
+
+    /** Parts, an unknown length or no checksum: the target computes no SHA-256, so the relay hashes the bytes. */
+    @Test
+    void otherwiseTheTargetAnswersNoSha256() throws Exception {
+        S3Target target = target(settings(true, S3Settings.SignPayload.AUTO));
+        assertThat(target.hashesWhilePutting(-1)).isFalse();
+        assertThat(target.hashesWhilePutting(MIB)).isFalse(); // one part: a plain PutObject
+        assertThat(target.putHashed("a/unknown-length.ndjson", SandboxData.bigNdjson(6L * MIB), -1,
+                "application/fhir+ndjson")).isEmpty();
+        assertThat(target(settings(false, S3Settings.SignPayload.AUTO)).hashesWhilePutting(7L * MIB)).isFalse();
+    }
+
+    /** Should an SDK upgrade stop handing the value back, the stored object is read back: the receipt stays right. */
+    @Test
+    void withoutTheSdksValueTheStoredObjectIsHashed() throws Exception {
+        S3Settings settings = settings(true, S3Settings.SignPayload.AUTO);
+        S3ClientBuilder streaming = settings.streamingClientBuilder(null);
+        streaming.overrideConfiguration(streaming.overrideConfiguration().toBuilder()
+                .executionInterceptors(new ArrayList<>()).build()); // no SentChecksum
+        S3Target target = new S3Target(settings, settings.clientBuilder().build(), streaming.build());
+        byte[] bytes = SandboxData.bigNdjson(7L * MIB).readAllBytes();
+
+        assertThat(target.putHashed("a/read-back.ndjson", new ByteArrayInputStream(bytes), bytes.length,
+                "application/fhir+ndjson")).contains(sha256(bytes));
     }
 
     @Test
