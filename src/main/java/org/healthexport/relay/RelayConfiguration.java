@@ -189,7 +189,8 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,
-                org.healthexport.relay.deliver.LineLengths.Limit.from(props)));
+                org.healthexport.relay.deliver.LineLengths.Limit.from(props),
+                context.getExecutorServiceManager().newCachedThreadPool(this, "sha256")));
         registry.bind("sourceDownloads", sourceDownloads(context, sources, props.getInt("relay.download.parallel", 8)));
 
         Map<String, JobAdopter> adopters = new HashMap<>();

@@ -22,7 +22,6 @@ import java.io.InputStream;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.List;
 import java.util.Map;
 
@@ -33,12 +32,6 @@ import java.util.Map;
 public class Delivery {
     private static final Logger LOG = LoggerFactory.getLogger(Delivery.class);
     private static final Duration LEASE_RENEWAL = Duration.ofSeconds(10);
-    /** Threads hashing files as they stream (one per file in flight; idle ones end after a minute). */
-    private static final ExecutorService HASHERS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "sha256");
-        t.setDaemon(true);
-        return t;
-    });
     private final Sources sources;
     private final JobStore store;
     private final JobLifecycle jobs;
@@ -48,11 +41,14 @@ public class Delivery {
     private final ReceiptWriter receipts;
     private final JobEvents events;
     private final LineLengths.Limit lineLimit;
+    /** Threads hashing files as they stream, one per file in flight (Camel's pool: stopped with the context). */
+    private final ExecutorService hashers;
     private final java.util.concurrent.ConcurrentMap<String, Exception> failures =
             new java.util.concurrent.ConcurrentHashMap<>();
 
     public Delivery(Sources sources, JobStore store, JobLifecycle jobs, SourceFiles files, SourceAuth auth,
-                    DeliveryTarget target, ReceiptWriter receipts, JobEvents events, LineLengths.Limit lineLimit) {
+                    DeliveryTarget target, ReceiptWriter receipts, JobEvents events, LineLengths.Limit lineLimit,
+                    ExecutorService hashers) {
         this.sources = sources;
         this.store = store;
         this.jobs = jobs;
@@ -62,6 +58,7 @@ public class Delivery {
         this.receipts = receipts;
         this.events = events;
         this.lineLimit = lineLimit;
+        this.hashers = hashers;
     }
 
     public DeliveryTarget target() {
@@ -85,7 +82,7 @@ public class Delivery {
                 auth.tokens(source.id()), accept);
              // a target that hashes the bytes as it stores them (S3's streamed PUT) saves hashing them twice
              Measured measured = new Measured(in, () -> jobs.keepLease(job), lines,
-                     !target.hashesWhilePutting(in.length()))) {
+                     target.hashesWhilePutting(in.length()) ? null : hashers)) {
             java.util.Optional<String> storedSha256;
             try {
                 storedSha256 = target.putHashed(file.targetKey(), measured, in.length(), contentType(file.targetKey()));
@@ -199,9 +196,10 @@ public class Delivery {
         private long bytes;
         private long lastRenewal = System.nanoTime();
 
-        Measured(InputStream in, Runnable keepLease, LineLengths lines, boolean hash) {
+        /** {@code hashers}: where the SHA-256 is computed; null when it is not wanted. */
+        Measured(InputStream in, Runnable keepLease, LineLengths lines, ExecutorService hashers) {
             super(in);
-            this.digest = hash ? new BackgroundSha256(HASHERS) : null;
+            this.digest = hashers != null ? new BackgroundSha256(hashers) : null;
             this.keepLease = keepLease;
             this.lines = lines;
         }

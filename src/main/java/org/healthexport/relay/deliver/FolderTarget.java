@@ -22,11 +22,6 @@ import java.util.concurrent.Future;
 public class FolderTarget implements DeliveryTarget {
     static final int WRITE_BYTES = 256 * 1024;
     static final long SYNC_BYTES = 64L * 1024 * 1024;
-    private static final ExecutorService SYNCERS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "folder-sync");
-        t.setDaemon(true);
-        return t;
-    });
     private final Path root;
     private final long syncBytes;
 
@@ -76,6 +71,7 @@ public class FolderTarget implements DeliveryTarget {
     private void copy(InputStream content, FileChannel channel) throws IOException {
         byte[] buffer = new byte[WRITE_BYTES];
         ByteBuffer wrapped = ByteBuffer.wrap(buffer);
+        ExecutorService syncer = null; // made for the first sync, ended with the copy
         Future<?> sync = CompletableFuture.completedFuture(null);
         long unsynced = 0;
         try {
@@ -88,7 +84,10 @@ public class FolderTarget implements DeliveryTarget {
                 unsynced += n;
                 if (unsynced >= syncBytes && sync.isDone()) {
                     await(sync);
-                    sync = SYNCERS.submit(() -> {
+                    if (syncer == null) {
+                        syncer = Executors.newSingleThreadExecutor(r -> new Thread(r, "folder-sync"));
+                    }
+                    sync = syncer.submit(() -> {
                         channel.force(false);
                         return null;
                     });
@@ -96,7 +95,13 @@ public class FolderTarget implements DeliveryTarget {
                 }
             }
         } finally {
-            await(sync);
+            try {
+                await(sync);
+            } finally {
+                if (syncer != null) {
+                    syncer.shutdown();
+                }
+            }
         }
     }
 

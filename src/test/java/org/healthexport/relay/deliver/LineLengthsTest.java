@@ -87,11 +87,18 @@ class LineLengthsTest {
                 .getBytes(StandardCharsets.UTF_8);
         LineLengths lines = new LineLengths(new LineLengths.Limit(100, false), "k.ndjson");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (Delivery.Measured measured = new Delivery.Measured(new ByteArrayInputStream(content), () -> { }, lines, true)) {
+        java.util.concurrent.ExecutorService hashers = java.util.concurrent.Executors.newSingleThreadExecutor();
+        String sha256;
+        try (Delivery.Measured measured = new Delivery.Measured(new ByteArrayInputStream(content), () -> { }, lines,
+                hashers)) {
             measured.transferTo(out);
+            sha256 = measured.sha256();
+        } finally {
+            hashers.shutdown();
         }
         lines.finish();
         assertThat(out.toByteArray()).isEqualTo(content);
+        assertThat(sha256).isEqualTo(S3TargetTest.sha256(content));
         assertThat(lines.oversizedLines()).isEqualTo(1);
         assertThat(lines.firstOversizedLine()).isEqualTo(2);
     }
