@@ -8,8 +8,10 @@
 #        RELAY_OPTS: extra -D options for the relay (e.g. -Drelay.target.s3.part-size=32MiB,
 #          -Drelay.target.s3.sign-payload=never).
 #        BENCH_SKIP_BUILD=1: reuse the jar and test classes of an earlier run (A/B runs one after another).
+#        BENCH_JAR: the relay jar to measure (default target/health-export-relay.jar), for A/B runs.
 # Needs: java 17, maven (with the project's dependencies), curl, sha256sum, jcmd (optional).
 set -euo pipefail
+source "$(dirname "$0")/lib.sh" # wait_for, free_port, cpu_of, threads_cpu...; this script has its own cleanup
 
 BYTES=${1:-1073741824}
 RUNS=${2:-2}
@@ -26,17 +28,6 @@ cleanup() {
   [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
-wait_for() { # wait_for "description" command...
-  local what=$1; shift
-  until "$@" >/dev/null 2>&1; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then echo "timed out waiting for $what" >&2; exit 1; fi
-    sleep 0.2
-  done
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-    || echo $(( 20000 + RANDOM % 30000 ))
-}
 
 if [ -n "${BENCH_SKIP_BUILD:-}" ] && [ -f target/health-export-relay.jar ] && [ -f target/bench-cp.txt ]; then
   echo "== reusing the last build (BENCH_SKIP_BUILD)"
@@ -69,7 +60,7 @@ mkdir -p "$WORK/relay"
   -Drelay.sources.bench.allowed-hosts=127.0.0.1 -Drelay.poll.interval=200 \
   -Drelay.target.kind=s3 -Drelay.target.s3.bucket=bench -Drelay.target.s3.endpoint="$S3" \
   -Drelay.target.s3.path-style=true -Drelay.target.s3.access-key=bench -Drelay.target.s3.secret-key=bench-secret \
-  ${RELAY_OPTS:-} -jar "$ROOT/target/health-export-relay.jar" >"$WORK/relay.log" 2>&1) &
+  ${RELAY_OPTS:-} -jar "$JAR" >"$WORK/relay.log" 2>&1) &
 RELAY_PID=$!
 wait_for "the relay's API" curl -sf "http://127.0.0.1:$API_PORT/api/jobs"
 FHIR=$(grep -o 'FHIR Bulk Data sandbox listening at [^ ]*' "$WORK/relay.log" | head -1 | awk '{print $NF}')
@@ -78,7 +69,6 @@ JAVA_PID=$(pgrep -P "$RELAY_PID" java || true)
 # the sandbox's files are whole 256-byte lines
 SIZE=$(( (BYTES + 255) / 256 * 256 ))
 TICKS=$(getconf CLK_TCK)
-cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 S3PROXY_JAVA=$(pgrep -P "$S3PROXY_PID" java || echo "$S3PROXY_PID")
 cpu_mark() { echo "$(cpu_of "$JAVA_PID") $(cpu_of "$S3PROXY_JAVA")"; }
 cpu_since() { # cpu_since "relayTicks s3proxyTicks" -> "relay-jvm-seconds s3proxy-seconds"
@@ -98,26 +88,17 @@ raw_copy() { # raw_copy N: curl from the sandbox piped into curl -T to S3Proxy; 
   echo "raw $(cpu_since "$mark")" >> "$WORK/cpu.txt"
   awk -v b="$SIZE" -v ns=$((end - start)) 'BEGIN{printf "%.1f", b / (ns / 1e9) / 1e6}'
 }
-deliveries_above() { [ "$(grep -c "of source bench delivered" "$WORK/relay.log" || true)" -gt "$1" ]; }
-threads_cpu() { # per-thread CPU ticks of the relay JVM: "utime stime name"
-  for t in /proc/"$JAVA_PID"/task/*; do
-    # fields after the ")" that closes the thread name (names have spaces): utime, stime are the 12th and 13th
-    [ -r "$t/stat" ] && echo "$(basename "$t") $(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}') $(tr ' ' '_' < "$t/comm")"
-  done 2>/dev/null
-}
 relay_copy() { # relay_copy: kicks off an export through the API, waits for its receipt; prints MB/s
   local before job line ms
   before=$(grep -c "of source bench delivered" "$WORK/relay.log" || true)
   local mark; mark=$(cpu_mark)
-  [ -n "${BENCH_THREADS:-}" ] && threads_cpu > "$WORK/threads.before"
+  [ -n "${BENCH_THREADS:-}" ] && threads_cpu "$JAVA_PID" > "$WORK/threads.before"
   curl -s -o /dev/null -X POST "http://127.0.0.1:$API_PORT/api/sources/bench/run"
-  wait_for "the relay's delivery" deliveries_above "$before"
+  wait_for "the relay's delivery" deliveries_above "$WORK/relay.log" "$before"
   echo "relay $(cpu_since "$mark")" >> "$WORK/cpu.txt"
   if [ -n "${BENCH_THREADS:-}" ]; then
-    threads_cpu > "$WORK/threads.after"
-    awk 'NR==FNR{u[$1]=$2; s[$1]=$3; next} {du=$2-u[$1]; ds=$3-s[$1]; if (du+ds>0) t[$4]+=du+ds; tu[$4]+=du; ts[$4]+=ds}
-         END{for (n in t) printf "%6d ticks (user %d, sys %d) %s\n", t[n], tu[n], ts[n], n}' \
-      "$WORK/threads.before" "$WORK/threads.after" | sort -rn | head -15 >&2
+    threads_cpu "$JAVA_PID" > "$WORK/threads.after"
+    threads_cpu_between "$WORK/threads.before" "$WORK/threads.after"
   fi
   job=$(grep "of source bench delivered" "$WORK/relay.log" | tail -1 | sed 's/.*Job \([^ ]*\) of source.*/\1/')
   line=$(grep "Job $job: delivered .*Observation-1.ndjson" "$WORK/relay.log")

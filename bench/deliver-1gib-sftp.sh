@@ -8,10 +8,12 @@
 # Usage: bench/deliver-1gib-sftp.sh [BYTES] [RUNS]     BYTES defaults to 1073741824 (1 GiB), RUNS to 2
 # Env:   BENCH_TIMEOUT (seconds, default 1200): every process and wait is bounded by it.
 #        RELAY_OPTS: extra -D options for the relay.  BENCH_SKIP_BUILD=1 reuses the built jar and classes.
+#        BENCH_JAR: the relay jar to measure (default target/health-export-relay.jar), for A/B runs.
 #        BENCH_THREADS=1: per-thread CPU of the relay JVM during each delivery (on stderr).
 #        BENCH_KEEP=1: keep the work folder (files, logs) under /tmp.
 # Needs: java 17, maven (with the project's dependencies), curl with sftp (libssh2), sha256sum, python3.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh" # wait_for, free_port, cpu_of, threads_cpu...; this script has its own cleanup
 
 BYTES=${1:-1073741824}
 RUNS=${2:-2}
@@ -31,21 +33,10 @@ cleanup() {
 }
 trap cleanup EXIT
 remaining() { echo $(( deadline - $(date +%s) > 1 ? deadline - $(date +%s) : 1 )); }
-wait_for() { # wait_for "description" command...
-  local what=$1; shift
-  until "$@" >/dev/null 2>&1; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then echo "timed out waiting for $what" >&2; exit 1; fi
-    sleep 0.2
-  done
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-    || echo $(( 20000 + RANDOM % 30000 ))
-}
 curl -V | grep -qw sftp || { echo "this curl has no sftp support (libssh2)" >&2; exit 1; }
 
 deadline=$(( $(date +%s) + TIMEOUT ))
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$ROOT/target/health-export-relay.jar" ]; then
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$JAR" ]; then
   echo "== building"
   timeout "$(remaining)" mvn -B -q -o -DskipTests package
 fi
@@ -87,7 +78,7 @@ mkdir -p "$WORK/relay"
   -Drelay.target.kind=sftp -Drelay.target.sftp.host=127.0.0.1 -Drelay.target.sftp.port="$SFTP_PORT" \
   -Drelay.target.sftp.username="$SFTP_USER" -Drelay.target.sftp.known-hosts-file="$WORK/sftp/known_hosts" \
   -Drelay.target.sftp.strict-host-key-checking=true -Drelay.target.sftp.dir=relay \
-  ${RELAY_OPTS:-} -jar "$ROOT/target/health-export-relay.jar" >"$WORK/relay.log" 2>&1) &
+  ${RELAY_OPTS:-} -jar "$JAR" >"$WORK/relay.log" 2>&1) &
 RELAY_PID=$!
 wait_for "the relay's API" curl -sf "http://127.0.0.1:$API_PORT/api/jobs"
 JAVA_PID=$(pgrep -P "$RELAY_PID" java || echo "$RELAY_PID")
@@ -95,7 +86,6 @@ SANDBOX_JAVA=$(pgrep -P "$SANDBOX_PID" java || echo "$SANDBOX_PID")
 SFTP_JAVA=$(pgrep -P "$SFTP_PID" java || echo "$SFTP_PID")
 
 TICKS=$(getconf CLK_TCK)
-cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cpu_mark() { echo "$(cpu_of "$JAVA_PID") $(cpu_of "$SANDBOX_JAVA") $(cpu_of "$SFTP_JAVA")"; }
 cpu_since() { # cpu_since "relay sandbox sftp" (ticks) -> "relay sandbox sftp" (seconds since)
   set -- $1 $(cpu_mark)
@@ -121,26 +111,17 @@ raw_copy() { # raw_copy N: curl from the sandbox piped into curl -T to the SFTP 
   RAW_BYTES=$(stat -c %s "$DATA/raw-$1.ndjson")
   RAW_S=$(awk -v ns=$((end - start)) 'BEGIN{printf "%.3f", ns / 1e9}')
 }
-deliveries_above() { [ "$(grep -c "of source bench delivered" "$WORK/relay.log" || true)" -gt "$1" ]; }
-threads_cpu() { # per-thread CPU ticks of the relay JVM: "tid utime stime name"
-  for t in /proc/"$JAVA_PID"/task/*; do
-    # fields after the ")" that closes the thread name (names have spaces): utime, stime are the 12th and 13th
-    [ -r "$t/stat" ] && echo "$(basename "$t") $(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}') $(tr ' ' '_' < "$t/comm")"
-  done 2>/dev/null
-}
 relay_copy() { # relay_copy: kicks off an export through the API, waits for its receipt; sets JOB, REL_BYTES, REL_S
   local before mark line
   before=$(grep -c "of source bench delivered" "$WORK/relay.log" || true)
   mark=$(cpu_mark)
-  [ -n "${BENCH_THREADS:-}" ] && threads_cpu > "$WORK/threads.before"
+  [ -n "${BENCH_THREADS:-}" ] && threads_cpu "$JAVA_PID" > "$WORK/threads.before"
   curl -sf -o /dev/null -X POST "http://127.0.0.1:$API_PORT/api/sources/bench/run"
-  wait_for "the relay's delivery" deliveries_above "$before"
+  wait_for "the relay's delivery" deliveries_above "$WORK/relay.log" "$before"
   echo "relay $(cpu_since "$mark") -" >> "$WORK/cpu.txt"
   if [ -n "${BENCH_THREADS:-}" ]; then
-    threads_cpu > "$WORK/threads.after"
-    awk 'NR==FNR{u[$1]=$2; s[$1]=$3; next} {du=$2-u[$1]; ds=$3-s[$1]; if (du+ds>0) t[$4]+=du+ds; tu[$4]+=du; ts[$4]+=ds}
-         END{for (n in t) printf "%6d ticks (user %d, sys %d) %s\n", t[n], tu[n], ts[n], n}' \
-      "$WORK/threads.before" "$WORK/threads.after" | sort -rn | head -15 >&2
+    threads_cpu "$JAVA_PID" > "$WORK/threads.after"
+    threads_cpu_between "$WORK/threads.before" "$WORK/threads.after"
   fi
   JOB=$(grep "of source bench delivered" "$WORK/relay.log" | tail -1 | sed 's/.*Job \([^ ]*\) of source.*/\1/')
   # the relay's own time for the file: from opening the download to the rename at the server

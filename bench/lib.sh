@@ -30,7 +30,8 @@ build() {
 }
 
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' \
+    2>/dev/null || echo $(( 20000 + RANDOM % 30000 ))
 }
 
 # start_sandbox <log> key=value...: the FHIR sandbox in its own JVM; sets SANDBOX_FHIR and SANDBOX_PID.
@@ -85,3 +86,34 @@ rss_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 # CPU seconds (user+sys) used so far by a process.
 cpu_seconds() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# wait_for "description" command...: until the command succeeds, or exit 1 once $deadline (epoch seconds) passes.
+wait_for() {
+  local what=$1; shift
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then echo "timed out waiting for $what" >&2; exit 1; fi
+    sleep 0.2
+  done
+}
+
+# CPU ticks (user + system) of a process so far; 0 once it is gone.
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# deliveries_above <relay log> N: true once the log names more than N delivered jobs of the source "bench".
+deliveries_above() { [ "$(grep -c "of source bench delivered" "$1" || true)" -gt "$2" ]; }
+
+# threads_cpu <pid>: per-thread CPU ticks of a JVM, one line each: "tid utime stime name".
+threads_cpu() {
+  for t in /proc/"$1"/task/*; do
+    # fields after the ")" that closes the thread name (names have spaces): utime, stime are the 12th and 13th
+    [ -r "$t/stat" ] && echo "$(basename "$t") $(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}') $(tr ' ' '_' < "$t/comm")"
+  done 2>/dev/null
+}
+
+# threads_cpu_between <before> <after>: the 15 busiest threads between two threads_cpu files, on stderr.
+threads_cpu_between() {
+  awk 'NR==FNR{u[$1]=$2; s[$1]=$3; next} {du=$2-u[$1]; ds=$3-s[$1]; if (du+ds>0) t[$4]+=du+ds; tu[$4]+=du; ts[$4]+=ds}
+       END{for (n in t) printf "%6d ticks (user %d, sys %d) %s\n", t[n], tu[n], ts[n], n}' "$1" "$2" \
+    | sort -rn | head -15 >&2
+}
+
