@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The target-neutral delivery step: each planned file streamed from its source to the target, its size and
@@ -83,7 +84,7 @@ public class Delivery {
              // a target that hashes the bytes as it stores them (S3's streamed PUT) saves hashing them twice
              Measured measured = new Measured(in, () -> jobs.keepLease(job), lines,
                      target.hashesWhilePutting(in.length()) ? null : hashers)) {
-            java.util.Optional<String> storedSha256;
+            Optional<String> storedSha256;
             try {
                 storedSha256 = target.putHashed(file.targetKey(), measured, in.length(), contentType(file.targetKey()));
             } catch (IOException | RuntimeException e) {
@@ -186,8 +187,8 @@ public class Delivery {
     }
 
     /**
-     * Counts and hashes the bytes as the target reads them, and measures NDJSON lines when asked; keeps the job's
-     * lease alive on long files.
+     * Counts the bytes as the target reads them, hashes them unless the target does, and measures NDJSON lines
+     * when asked; keeps the job's lease alive on long files.
      */
     static final class Measured extends FilterInputStream {
         private final BackgroundSha256 digest;

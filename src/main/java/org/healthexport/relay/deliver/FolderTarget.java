@@ -64,9 +64,9 @@ public class FolderTarget implements DeliveryTarget {
     /**
      * Copies in whole {@value #WRITE_BYTES}-byte writes: page-aligned writes spare the kernel zeroing the rest of
      * each new page that a short write (transferTo's, whatever size each read returned) leaves, and most of the
-     * syscalls. Every {@value #SYNC_BYTES} bytes (by default), what was written so far is synced on another thread while the
-     * copy goes on, so the sync before the rename has only the last stretch left to write (the JDK has no
-     * sync_file_range). Measured on a 1 GiB file, see docs/benchmarks.md.
+     * syscalls. Every {@value #SYNC_BYTES} bytes (by default), what was written so far is synced on another
+     * thread while the copy goes on, so the sync before the rename has only the last stretch left to write (the
+     * JDK has no sync_file_range). Measured on a 1 GiB file, see docs/benchmarks.md.
      */
     private void copy(InputStream content, FileChannel channel) throws IOException {
         byte[] buffer = new byte[WRITE_BYTES];
@@ -94,15 +94,19 @@ public class FolderTarget implements DeliveryTarget {
                     unsynced = 0;
                 }
             }
-        } finally {
+        } catch (IOException | RuntimeException e) {
             try {
-                await(sync);
-            } finally {
-                if (syncer != null) {
-                    syncer.shutdown();
-                }
+                await(sync); // the file is deleted anyway; the copy's own failure is the one to tell
+            } catch (IOException syncFailure) {
+                e.addSuppressed(syncFailure);
+            }
+            throw e;
+        } finally {
+            if (syncer != null) {
+                syncer.shutdown(); // ends its thread once the last sync is done
             }
         }
+        await(sync);
     }
 
     private static void await(Future<?> sync) throws IOException {
