@@ -73,8 +73,7 @@ public class HealthexKind implements SourceKind {
         c.bind("healthexPatients", patients);
         c.bind("healthexJobs", jobs);
         c.bind("healthexUpdate", new UpdateData(sources, patients, c.jobs()));
-        c.bind("healthexStatus", new RetrievalWatch(sources, c.jobs(), c.notifier(),
-                c.properties().getLong("relay.http.max-status-bytes", RetrievalWatch.DEFAULT_MAX_STATUS_BYTES)));
+        c.bind("healthexStatus", new RetrievalWatch(sources, c.jobs(), c.notifier()));
         c.bind("healthexErrors", new HealthexErrors());
         c.bind("healthexPull", new EverythingPull(c.sources(), sources, c.store(), c.jobs(), c.auth(), c.target(),
                 c.http(), c.properties().getDuration("relay.http.read-timeout", Duration.ofMinutes(5)),

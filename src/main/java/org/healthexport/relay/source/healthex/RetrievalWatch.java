@@ -3,7 +3,6 @@ package org.healthexport.relay.source.healthex;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.ExchangeProperty;
-import org.healthexport.relay.http.BoundedBody;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobUpdate;
@@ -31,44 +30,31 @@ public class RetrievalWatch {
     static final String REPORTED_RETRIEVAL = "incompleteReported";
     static final String LOST_LOCATIONS = "locationsWithLostData";
     static final String VECTORIZATION = "vectorizationStatus";
-    /** relay.http.max-status-bytes's default. */
-    static final long DEFAULT_MAX_STATUS_BYTES = 16L * 1024 * 1024;
 
     private final Map<String, HealthexSource> sources;
     private final JobLifecycle jobs;
     private final Notifier notifier;
-    private final long maxStatusBytes;
     private final ObjectMapper json = new ObjectMapper();
 
     public RetrievalWatch(Map<String, HealthexSource> sources, JobLifecycle jobs, Notifier notifier) {
-        this(sources, jobs, notifier, DEFAULT_MAX_STATUS_BYTES);
-    }
-
-    /** {@code maxStatusBytes}: relay.http.max-status-bytes; a larger status body is refused unread. */
-    public RetrievalWatch(Map<String, HealthexSource> sources, JobLifecycle jobs, Notifier notifier,
-                          long maxStatusBytes) {
         this.sources = sources;
         this.jobs = jobs;
         this.notifier = notifier;
-        this.maxStatusBytes = maxStatusBytes;
     }
 
     public String url(@ExchangeProperty("job") ExportJob job) {
         return sources.get(job.sourceId()).statusUrl().toString();
     }
 
-    /** Reads a 200 answer; a body that is not the documented JSON is polled again with backoff. */
-    public RetrievalStatus read(InputStream body) throws IOException {
+    /**
+     * Reads a 200 answer; a body that is not the documented JSON is polled again with backoff. The route's
+     * {@code boundedAnswer} step has already refused a body beyond relay.http.max-status-bytes.
+     */
+    public RetrievalStatus read(InputStream body) {
         JsonNode root;
-        try (InputStream in = BoundedBody.limit(body, maxStatusBytes, "data-retrieval status")) {
+        try (InputStream in = body) {
             root = json.readTree(in);
         } catch (IOException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof BoundedBody.TooLargeException tooLarge) {
-                    // the limit in the reason: the operator sees which property to raise
-                    throw new MalformedStatusException(tooLarge.getMessage() + " (relay.http.max-status-bytes)");
-                }
-            }
             throw new MalformedStatusException("Data-retrieval status is not the documented JSON: "
                     + e.getClass().getSimpleName());
         }

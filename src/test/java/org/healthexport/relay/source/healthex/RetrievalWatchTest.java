@@ -102,19 +102,6 @@ class RetrievalWatchTest {
     }
 
     @Test
-    void aStatusBodyBeyondTheLimitIsRefusedNamingTheLimit() throws Exception {
-        RetrievalWatch small = new RetrievalWatch(Map.of("hx", SOURCE), null, null, 1024);
-        String body = "{\"retrievalId\":\"b-1\",\"dataRetrievalStatus\":\"IN_PROGRESS\",\"locations\":[],"
-                + "\"padding\":\"" + "x".repeat(2000) + "\"}";
-        assertThatThrownBy(() -> small.read(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))))
-                .isInstanceOf(MalformedStatusException.class).hasMessageContaining("1024")
-                .hasMessageContaining("relay.http.max-status-bytes");
-        // the same body within the default limit is read
-        assertThat(watch.read(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))).retrievalId())
-                .isEqualTo("b-1");
-    }
-
-    @Test
     void updateDataBodyFollowsTheJobThenTheSource() {
         HealthexSource skipping = new HealthexSource("hx", SOURCE.apiBase(), SOURCE.tokenUrl(), SOURCE.fhirBase(),
                 "prj", null, true, SOURCE.pullAfter(), SOURCE.noRetrievalTimeout(), SOURCE.olderRetrievalSkew(), 100,
