@@ -80,8 +80,7 @@ public class RedoxBulkKind implements SourceKind {
         FhirBulkStatus manifests = new FhirBulkStatus(c.sources(), c.jobs(), c.files(), c.auth(),
                 c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024),
                 FhirBulkStatus.maxManifestPages(c.properties()));
-        c.bind("redoxStatus", new RedoxStatus(c.jobs(), manifests,
-                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024)));
+        c.bind("redoxStatus", new RedoxStatus(c.jobs(), manifests));
         c.adopters().put(NAME, kickoff);
     }
 }

@@ -7,7 +7,6 @@ import org.apache.camel.Body;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
 import org.apache.camel.Header;
-import org.healthexport.relay.http.BoundedBody;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobUpdate;
@@ -32,24 +31,23 @@ public class RedoxStatus {
     static final String DATA_MODEL = "FHIR Bulk Data Access";
     private final JobLifecycle jobs;
     private final FhirBulkStatus manifests;
-    private final long maxStatusBytes;
     private final ObjectMapper json = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    public RedoxStatus(JobLifecycle jobs, FhirBulkStatus manifests, long maxStatusBytes) {
+    public RedoxStatus(JobLifecycle jobs, FhirBulkStatus manifests) {
         this.jobs = jobs;
         this.manifests = manifests;
-        this.maxStatusBytes = maxStatusBytes;
     }
 
-    /** Route step on a 2xx status answer: the body (envelope, manifest or nothing) becomes a {@link RedoxStatusCheck}. */
+    /**
+     * Route step on a 2xx status answer: the body (envelope, manifest or nothing) becomes a {@link RedoxStatusCheck}.
+     * The route's {@code boundedAnswer} step has already refused a body beyond relay.http.max-status-bytes.
+     */
     public RedoxStatusCheck read(@Header(Exchange.HTTP_RESPONSE_CODE) int code, @Header("X-Progress") String xProgress,
                                  @Body InputStream body) throws IOException {
         byte[] bytes;
         try (InputStream in = body == null ? InputStream.nullInputStream() : body) {
-            bytes = BoundedBody.limit(in, maxStatusBytes, "status body").readAllBytes();
-        } catch (BoundedBody.TooLargeException e) {
-            throw new MalformedStatusException(e.getMessage());
+            bytes = in.readAllBytes();
         }
         String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8).trim();
         if (text.isEmpty()) {

@@ -30,7 +30,7 @@ import static org.healthexport.relay.testing.JsonArbitraries.write;
  */
 class RedoxStatusProperties {
     private static final RouteChoice STATUS = RouteChoice.in("redox-bulk.camel.yaml", "${body.isRunning}");
-    private final RedoxStatus redox = new RedoxStatus(null, null, 1 << 20);
+    private final RedoxStatus redox = new RedoxStatus(null, null);
 
     @Provide
     Arbitrary<JsonNode> answers() {

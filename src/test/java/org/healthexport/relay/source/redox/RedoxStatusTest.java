@@ -11,7 +11,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Redox status answers read into what the route switches on. */
 class RedoxStatusTest {
-    final RedoxStatus status = new RedoxStatus(null, null, 1 << 20);
+    final RedoxStatus status = new RedoxStatus(null, null);
 
     /** The example of Redox's status-check-response page, as published. */
     static final String COMPLETE = """
