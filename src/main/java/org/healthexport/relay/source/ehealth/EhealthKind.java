@@ -63,8 +63,7 @@ public class EhealthKind implements SourceKind {
             c.files().addTokenHeaders(source.id(), () -> auth.headers(source.id()));
         }
         c.bind("ehealthAuth", auth);
-        c.bind("ehealthStatus", new EhealthStatus(c.sources(), c.jobs(), c.target(),
-                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024)));
+        c.bind("ehealthStatus", new EhealthStatus(c.sources(), c.jobs(), c.target()));
         c.bind("ehealthInbox", new EhealthInbox(c.sources(), c.jobs()));
         c.adopters().put(NAME, new EhealthAdopter());
 

@@ -11,7 +11,6 @@ import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.deliver.DeliveryTarget;
 import org.healthexport.relay.deliver.KeyLayout;
-import org.healthexport.relay.http.BoundedBody;
 import org.healthexport.relay.http.UrlPolicy;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.Hashes;
@@ -57,30 +56,28 @@ public class EhealthStatus {
     private final JobLifecycle jobs;
     private final JobStore store;
     private final DeliveryTarget target;
-    private final long maxStatusBytes;
     private final ObjectMapper json = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    public EhealthStatus(Sources sources, JobLifecycle jobs, DeliveryTarget target, long maxStatusBytes) {
+    public EhealthStatus(Sources sources, JobLifecycle jobs, DeliveryTarget target) {
         this.sources = sources;
         this.jobs = jobs;
         this.store = jobs.store();
         this.target = target;
-        this.maxStatusBytes = maxStatusBytes;
     }
 
     // ---- reading the answer ----------------------------------------------------------------------------
 
-    /** Route step after the GET: the answer as the route's choice reads it. */
+    /**
+     * Route step after the GET: the answer as the route's choice reads it. The route's {@code boundedAnswer} step
+     * has already refused a body beyond relay.http.max-status-bytes.
+     */
     public EhealthJobStatus read(@Header(Exchange.HTTP_RESPONSE_CODE) Integer code, Exchange exchange)
             throws IOException {
         InputStream body = exchange.getMessage().getBody(InputStream.class);
         byte[] bytes;
         try (InputStream in = body == null ? InputStream.nullInputStream() : body) {
-            bytes = BoundedBody.limit(in, maxStatusBytes, "eHealth status body").readAllBytes();
-        } catch (BoundedBody.TooLargeException e) {
-            // names the setting, so an operator facing a legitimately large answer knows what to raise
-            throw new EhealthResponseException(e.getMessage() + " (relay.http.max-status-bytes)");
+            bytes = in.readAllBytes();
         }
         return parse(code == null ? 0 : code, bytes);
     }

@@ -70,7 +70,7 @@ final class EhealthFixture {
     }
 
     EhealthStatus status() {
-        return new EhealthStatus(sources, jobs, target, 1024 * 1024);
+        return new EhealthStatus(sources, jobs, target);
     }
 
     List<Path> notifications() throws IOException {

@@ -2,16 +2,12 @@ package org.healthexport.relay.source.ehealth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.apache.camel.Exchange;
-import org.apache.camel.impl.DefaultCamelContext;
-import org.apache.camel.support.DefaultExchange;
 import org.healthexport.relay.http.UrlPolicy;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobState;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -123,15 +119,6 @@ class EhealthStatusTest {
         }
         assertThatThrownBy(() -> bean.parse(303, utf8("not json"))).isInstanceOf(EhealthResponseException.class)
                 .hasMessageContaining("HTTP 303").hasMessageContaining("not json");
-    }
-
-    @Test
-    void anOversizedBodyIsRefusedWithoutBeingBuffered() {
-        EhealthStatus small = new EhealthStatus(fx.sources, fx.jobs, fx.target, 100);
-        Exchange ex = new DefaultExchange(new DefaultCamelContext());
-        ex.getMessage().setBody(new ByteArrayInputStream(new byte[1000]));
-        assertThatThrownBy(() -> small.read(200, ex)).isInstanceOf(EhealthResponseException.class)
-                .hasMessageContaining("larger than 100 bytes");
     }
 
     @Test
