@@ -15,6 +15,7 @@ import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobUpdate;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -64,17 +65,15 @@ public class FhirBulkStatus {
         return props.getInt("relay.http.max-manifest-pages", DEFAULT_MAX_MANIFEST_PAGES);
     }
 
-    /** Parses one manifest page; a body that is not a manifest is a {@link MalformedStatusException}. */
-    public BulkManifest parse(InputStream body) throws IOException {
+    /**
+     * Parses one manifest page, already bounded: by the route's {@code boundedAnswer} step for the status body, by
+     * {@link #nextPage} for the pages after it. A body that is not a manifest is a {@link MalformedStatusException}.
+     */
+    public BulkManifest parse(InputStream body) {
         BulkManifest manifest;
         try {
-            manifest = json.readValue(BoundedBody.limit(body, maxStatusBytes, "status body"), BulkManifest.class);
+            manifest = json.readValue(body, BulkManifest.class);
         } catch (IOException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof BoundedBody.TooLargeException tooLarge) {
-                    throw new MalformedStatusException(tooLarge.getMessage());
-                }
-            }
             throw new MalformedStatusException("Status body is not a Bulk Data manifest: "
                     + e.getClass().getSimpleName());
         }
@@ -104,14 +103,22 @@ public class FhirBulkStatus {
                 throw new MalformedStatusException("The manifest goes on past " + maxManifestPages
                         + " pages (relay.http.max-manifest-pages)");
             }
-            URI page = URI.create(job.statusUrl()).resolve(next);
-            try (InputStream in = files.open(source, page, true, auth.tokens(source.id()), "application/json")) {
-                manifest = manifest.append(parse(in));
-            }
+            manifest = manifest.append(nextPage(source, URI.create(job.statusUrl()).resolve(next)));
         }
         String folder = folder(job, source);
         List<JobFile> planned = keepNumbers(jobs.store().files(job.id()), plan(job, folder, manifest));
         return jobs.ready(job, planned, details(manifest, expires).attribute("folder", folder));
+    }
+
+    /** A further manifest page, fetched outside the route: bounded here to relay.http.max-status-bytes. */
+    private BulkManifest nextPage(SourceConfig source, URI page) throws IOException {
+        byte[] bytes;
+        try (InputStream in = files.open(source, page, true, auth.tokens(source.id()), "application/json")) {
+            bytes = BoundedBody.limit(in, maxStatusBytes, "status body").readAllBytes();
+        } catch (BoundedBody.TooLargeException tooLarge) {
+            throw new MalformedStatusException(tooLarge.getMessage());
+        }
+        return parse(new ByteArrayInputStream(bytes));
     }
 
     /**

@@ -1,5 +1,10 @@
 package org.healthexport.relay.source.fhir;
 
+import com.sun.net.httpserver.HttpServer;
+import org.healthexport.relay.auth.AccessTokens;
+import org.healthexport.relay.auth.SourceAuth;
+import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.http.SourceFiles;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobState;
@@ -7,7 +12,11 @@ import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +32,11 @@ class BulkManifestTest {
     }
 
     static ExportJob job() {
-        return new ExportJob("j1", "s", "fhir-bulk", null, "https://fhir.example/r4/jobs/1", JobState.RUNNING, null,
+        return job("https://fhir.example/r4/jobs/1");
+    }
+
+    static ExportJob job(String statusUrl) {
+        return new ExportJob("j1", "s", "fhir-bulk", null, statusUrl, JobState.RUNNING, null,
                 null, Instant.now(), null, 0, null, null, null, null, null, Map.of(), Instant.now(), Instant.now());
     }
 
@@ -75,8 +88,37 @@ class BulkManifestTest {
         assertThatThrownBy(() -> parse("<html>")).isInstanceOf(MalformedStatusException.class)
                 .hasMessageContaining("not a Bulk Data manifest");
         assertThatThrownBy(() -> parse("{\"output\":\"yes\"}")).isInstanceOf(MalformedStatusException.class);
-        assertThatThrownBy(() -> parse("{\"output\":[" + "{\"type\":\"P\",\"url\":\"https://x/1\"},".repeat(400) + "{}]}"))
-                .isInstanceOf(MalformedStatusException.class).hasMessageContaining("larger than");
+    }
+
+    @Test
+    void aNextManifestPageBeyondTheLimitIsRefused() throws IOException {
+        // the status body came through the route's boundedAnswer step; a next page is fetched here, so bounded here
+        byte[] page = ("{\"output\":[" + "{\"type\":\"P\",\"url\":\"https://x/1\"},".repeat(400) + "{}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/r4/manifest-2.json", ex -> {
+            ex.sendResponseHeaders(200, page.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(page);
+            }
+        });
+        server.start();
+        try {
+            String base = "http://127.0.0.1:" + server.getAddress().getPort() + "/r4";
+            Sources sources = new Sources(List.of(FhirBulkKickoffTest.source(Map.of("base-url", base))));
+            SourceAuth auth = new SourceAuth(sources, null, null);
+            auth.register("s", AccessTokens.NONE);
+            // jobs is null: a page read past the limit would fail with another error than the one asserted
+            FhirBulkStatus limited = new FhirBulkStatus(sources, null,
+                    new SourceFiles(HttpClient.newHttpClient(), Duration.ofSeconds(10), 100), auth, 10_000);
+            BulkManifest first = parse("{\"output\":[],\"link\":[{\"relation\":\"next\",\"url\":\""
+                    + base + "/manifest-2.json\"}]}");
+            assertThatThrownBy(() -> limited.complete(job(base + "/jobs/1"), first, null))
+                    .isInstanceOf(MalformedStatusException.class)
+                    .hasMessage("Refused status body larger than 10000 bytes");
+        } finally {
+            server.stop(0);
+        }
     }
 
     @Test
