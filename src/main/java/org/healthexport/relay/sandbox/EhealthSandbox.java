@@ -277,10 +277,16 @@ public class EhealthSandbox extends SandboxServer {
 
     // ---- the API ---------------------------------------------------------------------------------------
 
-    /** For {@link ScriptedFaults}: a job status poll is STATUS, a linked entity's GET is FILE. */
+    /**
+     * For {@link ScriptedFaults}: posting an encounter package (which starts a job) is KICKOFF, a job status poll
+     * STATUS, a linked entity's GET FILE.
+     */
     @Override
     protected ScriptedFaults.Aim aim(HttpExchange ex) {
         String path = ex.getRequestURI().getPath();
+        if (ex.getRequestMethod().equals("POST") && path.matches("/api/patients/[^/]+/encounter_package")) {
+            return ScriptedFaults.Aim.KICKOFF;
+        }
         if (!ex.getRequestMethod().equals("GET")) {
             return null;
         }

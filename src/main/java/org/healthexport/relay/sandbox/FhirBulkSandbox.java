@@ -18,13 +18,11 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.GZIPOutputStream;
 
@@ -33,17 +31,16 @@ import java.util.zip.GZIPOutputStream;
  * Group level (GET or POST), 202 with X-Progress and Retry-After for a few polls, then a manifest with output,
  * error and deleted files; gzip when asked; DELETE; one file served through a 307 to a "presigned" storage
  * server on another origin that refuses any Authorization header; optional OAuth (client secret or SMART
- * private_key_jwt); and faults queued on demand: its own (kick-off refusals, OperationOutcomes, expired files)
- * and the {@link ScriptedFaults} every sandbox takes.
+ * private_key_jwt); and faults on demand: the {@link ScriptedFaults} every sandbox takes (its kick-offs, status
+ * polls and file answers are aimed at) and the ones only Bulk Data has (expired files, expired presigned links).
  */
 public class FhirBulkSandbox extends SandboxServer {
     public static final String BASE_PATH = "/fhir";
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FhirBulkSandbox.class);
     private final Storage storage;
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
-    private final Deque<Fault> statusFaults = new ConcurrentLinkedDeque<>();
-    private final Deque<Fault> kickoffFaults = new ConcurrentLinkedDeque<>();
-    private final Map<String, Integer> fileFaults = new ConcurrentHashMap<>();
+    /** Presigned links to refuse as expired, by file name: how many fetches are left to refuse. */
+    private final Map<String, Integer> expiredLinks = new ConcurrentHashMap<>();
     private final Map<String, Instant> issuedTokens = new ConcurrentHashMap<>();
     private final Map<String, String> clientSecrets = new ConcurrentHashMap<>();
     private final Map<String, JWK> clientKeys = new ConcurrentHashMap<>();
@@ -66,12 +63,6 @@ public class FhirBulkSandbox extends SandboxServer {
         super(host, port);
         this.storage = sharingFaults(new Storage(host));
     }
-
-    /**
-     * A queued answer to the next status poll (or kick-off): code, OperationOutcome issue code (null: a non-FHIR
-     * HTML body; "malformed": a broken JSON body), Retry-After.
-     */
-    public record Fault(int code, String issueCode, String retryAfter) { }
 
     private static final class Job {
         final String id;
@@ -116,13 +107,11 @@ public class FhirBulkSandbox extends SandboxServer {
     /** Requires tokens issued to this client for a private_key_jwt signed with the key whose public half is given. */
     public FhirBulkSandbox registerClient(String clientId, JWK publicKey) { clientKeys.put(clientId, publicKey); oauth = true; return this; }
     public FhirBulkSandbox tokenLifetimeSeconds(int s) { this.tokenLifetimeSeconds = s; return this; }
-    public void queueStatusFault(Fault fault) { statusFaults.add(fault); }
     /** Lists one more output file at this URL in every manifest (null: none), e.g. one on a foreign host. */
     public void extraOutputUrl(String url) { this.extraOutputUrl = url; }
     /** Lists one more Patient output file with exactly these bytes in every manifest (over-long lines, bad UTF-8). */
     public void addOutputFile(String name, byte[] content) { extraFiles.put(name, content.clone()); }
     public void clearOutputFiles() { extraFiles.clear(); }
-    public void queueKickoffFault(Fault fault) { kickoffFaults.add(fault); }
     /** Every file answer (here or from the storage) waits this long before its first byte (a slow server). */
     public FhirBulkSandbox fileDelay(java.time.Duration delay) { this.fileDelay = delay; return this; }
     /**
@@ -133,8 +122,11 @@ public class FhirBulkSandbox extends SandboxServer {
         FileConcurrency c = fileConcurrency.get(exportLevel);
         return c == null ? 0 : c.max.get();
     }
-    /** The next {@code times} requests for this file name answer {@code code}. */
-    public void failFile(String name, int code, int times) { fileFaults.put(name + "#" + code, times); }
+    /**
+     * The next {@code times} fetches of this file from the presigned storage answer 403 as S3 does for an expired
+     * link. Aimed at one file by name, which a {@link ScriptedFaults} FILE fault (the next file request) is not.
+     */
+    public void expireLinks(String name, int times) { expiredLinks.put(name, times); }
     /** Expires every file of the job: 410 for any fetch from now on. */
     public void expireFiles(String jobId) { Job j = jobs.get(jobId); if (j != null) { j.expired = true; } }
     /** Invalidates every token issued so far (a token expiring mid-series). */
@@ -170,10 +162,16 @@ public class FhirBulkSandbox extends SandboxServer {
 
     // ---- the Bulk Data API ---------------------------------------------------------------------------------
 
-    /** Status polls, and file answers with a body (not the 307 to storage, whose answer is the storage's). */
+    /**
+     * Kick-offs (GET or POST), status polls, and file answers with a body (not the 307 to storage, whose answer is
+     * the storage's).
+     */
     @Override
     protected ScriptedFaults.Aim aim(HttpExchange ex) {
         String path = ex.getRequestURI().getPath();
+        if (path.startsWith(BASE_PATH + "/") && path.endsWith("$export")) {
+            return ScriptedFaults.Aim.KICKOFF;
+        }
         if (!ex.getRequestMethod().equals("GET")) {
             return null;
         }
@@ -223,11 +221,6 @@ public class FhirBulkSandbox extends SandboxServer {
     }
 
     private void kickoff(HttpExchange ex, String rest, String body) throws IOException {
-        Fault fault = kickoffFaults.poll();
-        if (fault != null) {
-            fault(ex, fault);
-            return;
-        }
         if (!authorized(ex)) {
             return;
         }
@@ -257,11 +250,6 @@ public class FhirBulkSandbox extends SandboxServer {
         if (ex.getRequestMethod().equals("DELETE")) {
             job.deleted = true;
             send(ex, 202, null, new byte[0]);
-            return;
-        }
-        Fault fault = statusFaults.poll();
-        if (fault != null) {
-            fault(ex, fault);
             return;
         }
         int poll = job.polls.incrementAndGet();
@@ -309,15 +297,6 @@ public class FhirBulkSandbox extends SandboxServer {
         if (job == null || job.expired) {
             sendJson(ex, 410, outcome("not-found", "File expired"));
             return;
-        }
-        for (int code : new int[] {404, 410, 500, 503, 403}) {
-            String key = name + "#" + code;
-            Integer left = fileFaults.get(key);
-            if (left != null && left > 0) {
-                fileFaults.put(key, left - 1);
-                sendJson(ex, code, outcome(code >= 500 ? "transient" : "not-found", "Injected fault"));
-                return;
-            }
         }
         byte[] content;
         try {
@@ -460,20 +439,6 @@ public class FhirBulkSandbox extends SandboxServer {
         }
     }
 
-    private void fault(HttpExchange ex, Fault fault) throws IOException {
-        if (fault.retryAfter() != null) {
-            ex.getResponseHeaders().set("Retry-After", fault.retryAfter());
-        }
-        if ("malformed".equals(fault.issueCode())) {
-            send(ex, fault.code(), "application/json", "{\"output\": \"not-a-list\"".getBytes(StandardCharsets.UTF_8));
-        } else if (fault.issueCode() == null) {
-            send(ex, fault.code(), "text/html", "<html><body>Bad Gateway</body></html>".getBytes(StandardCharsets.UTF_8));
-        } else {
-            send(ex, fault.code(), "application/fhir+json",
-                    outcome(fault.issueCode(), "Injected " + fault.code()).getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
     static String outcome(String code, String text) {
         return "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"" + code
                 + "\",\"diagnostics\":\"" + text + "\"}]}";
@@ -540,9 +505,9 @@ public class FhirBulkSandbox extends SandboxServer {
                 send(ex, 403, "application/xml", EXPIRED_LINK);
                 return;
             }
-            Integer left = fileFaults.get(parts[3] + "#403");
+            Integer left = expiredLinks.get(parts[3]);
             if (left != null && left > 0) {
-                fileFaults.put(parts[3] + "#403", left - 1);
+                expiredLinks.put(parts[3], left - 1);
                 send(ex, 403, "application/xml", EXPIRED_LINK);
                 return;
             }

@@ -46,7 +46,9 @@ import java.util.regex.Pattern;
  * <li>{@code GET /FHIR/R4/Person/{id}/$everything?_count=&_offset=}: a searchset Bundle page with {@code total},
  * {@code self} and {@code next} links (next links can be turned off); 404 for a patient who did not consent.</li>
  * </ul>
- * Every request is recorded (with its Authorization header); faults can be queued per endpoint.
+ * Every request is recorded (with its Authorization header). Faults are the {@link ScriptedFaults} every sandbox
+ * takes ($updateData is the KICKOFF, the status poll STATUS, each $everything page FILE), and token-endpoint
+ * faults ({@link #queueTokenFault}).
  */
 public class HealthexSandbox extends SandboxServer {
     public static final String DEFAULT_API_KEY = "sandbox-api-key";
@@ -78,9 +80,6 @@ public class HealthexSandbox extends SandboxServer {
     private final Map<String, Issued> tokens = new ConcurrentHashMap<>();
     private final Map<String, Issued> everIssued = new ConcurrentHashMap<>();
     private final Deque<Integer> tokenFaults = new ConcurrentLinkedDeque<>();
-    private final Deque<Integer> updateFaults = new ConcurrentLinkedDeque<>();
-    private final Deque<Integer> statusFaults = new ConcurrentLinkedDeque<>();
-    private final Deque<Integer> everythingFaults = new ConcurrentLinkedDeque<>();
     private final AtomicInteger retrievalIds = new AtomicInteger();
     private final AtomicInteger issuedCount = new AtomicInteger();
     private volatile Duration tokenLifetime = Duration.ofHours(24);
@@ -243,10 +242,8 @@ public class HealthexSandbox extends SandboxServer {
     /** false: $everything pages carry only a self link; clients page with _offset and total. */
     public HealthexSandbox nextLinks(boolean on) { this.nextLinks = on; return this; }
     public HealthexSandbox defaultCount(int count) { this.defaultCount = count; return this; }
+    /** The next token request (researcher or patient login) answers this code. */
     public void queueTokenFault(int code) { tokenFaults.add(code); }
-    public void queueUpdateFault(int code) { updateFaults.add(code); }
-    public void queueStatusFault(int code) { statusFaults.add(code); }
-    public void queueEverythingFault(int code) { everythingFaults.add(code); }
     public int tokensIssued() { return issuedCount.get(); }
 
     /** The role of the token in an Authorization header ("Bearer ..."), even an expired one; else null. */
@@ -273,13 +270,19 @@ public class HealthexSandbox extends SandboxServer {
 
     // ---- the API ------------------------------------------------------------------------------------------
 
-    /** Scripted faults: the data-retrieval status poll is a STATUS request, each $everything page a FILE. */
+    /**
+     * Scripted faults: $updateData (which starts a retrieval) is the KICKOFF, the data-retrieval status poll a
+     * STATUS request, each $everything page a FILE.
+     */
     @Override
     protected ScriptedFaults.Aim aim(HttpExchange ex) {
+        String path = ex.getRequestURI().getPath();
+        if (ex.getRequestMethod().equals("POST") && UPDATE.matcher(path).matches()) {
+            return ScriptedFaults.Aim.KICKOFF;
+        }
         if (!ex.getRequestMethod().equals("GET")) {
             return null;
         }
-        String path = ex.getRequestURI().getPath();
         if (path.equals("/v1/patients/data-retrieval/status")) {
             return ScriptedFaults.Aim.STATUS;
         }
@@ -388,11 +391,6 @@ public class HealthexSandbox extends SandboxServer {
             error(ex, 403, "Only an External Researcher API client may update patient data", "Forbidden");
             return;
         }
-        Integer fault = updateFaults.poll();
-        if (fault != null) {
-            error(ex, fault, "Injected fault", "Error");
-            return;
-        }
         ProjectState project = projects.get(decode(projectId));
         if (project == null) {
             error(ex, 404, "Project not found", "Not Found");
@@ -463,11 +461,6 @@ public class HealthexSandbox extends SandboxServer {
             error(ex, 403, "This endpoint requires a patient token (PATIENT or PATIENT_READ_ONLY)", "Forbidden");
             return;
         }
-        Integer fault = statusFaults.poll();
-        if (fault != null) {
-            error(ex, fault, "Injected fault", "Error");
-            return;
-        }
         Patient patient = patients.get(token.subject());
         Optional<Retrieval> shown = patient == null ? Optional.empty() : visible(patient);
         if (shown.isEmpty()) {
@@ -530,11 +523,6 @@ public class HealthexSandbox extends SandboxServer {
         }
         if (!token.role().equals(RESEARCHER)) {
             outcome(ex, 403, "forbidden", "Patient data is read with an External Researcher token");
-            return;
-        }
-        Integer fault = everythingFaults.poll();
-        if (fault != null) {
-            outcome(ex, fault, fault >= 500 ? "transient" : "processing", "Injected fault");
             return;
         }
         String id = decode(rawId);

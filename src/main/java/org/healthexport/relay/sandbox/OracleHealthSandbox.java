@@ -189,12 +189,17 @@ public class OracleHealthSandbox extends SandboxServer {
     // ---- the API -------------------------------------------------------------------------------------------
 
     /**
-     * Status polls of {@code bulk-export/jobs/{id}}; file bodies come from the presigned storage (its own
-     * {@link Storage#aim}), so the 307 of {@code bulk-export/files/{id}} is not aimed at.
+     * Kick-offs ({@code Group/{id}/$export}, {@code Patient/$export}) and status polls of
+     * {@code bulk-export/jobs/{id}}; file bodies come from the presigned storage (its own {@link Storage#aim}), so
+     * the 307 of {@code bulk-export/files/{id}} is not aimed at.
      */
     @Override
     protected ScriptedFaults.Aim aim(HttpExchange ex) {
-        String[] p = ex.getRequestURI().getPath().substring(1).split("/");
+        String path = ex.getRequestURI().getPath();
+        if (path.startsWith("/r4/") && path.endsWith("/$export")) {
+            return ScriptedFaults.Aim.KICKOFF;
+        }
+        String[] p = path.substring(1).split("/");
         return ex.getRequestMethod().equals("GET") && p.length == 5 && p[0].equals("r4") && p[2].equals("bulk-export")
                 && p[3].equals("jobs") ? ScriptedFaults.Aim.STATUS : null;
     }

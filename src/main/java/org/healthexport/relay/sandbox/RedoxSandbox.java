@@ -59,13 +59,19 @@ public class RedoxSandbox extends SandboxServer {
         this.external = sharingFaults(new Storage(host));
     }
 
-    /** Status checks are STATUS; every file answer with a body (here and on the external host) is FILE. */
+    /**
+     * The Group kick-off is KICKOFF, status checks are STATUS; every file answer with a body (here and on the
+     * external host) is FILE.
+     */
     @Override
     protected ScriptedFaults.Aim aim(HttpExchange ex) {
         if (!ex.getRequestMethod().equals("GET")) {
             return null;
         }
         String[] p = ex.getRequestURI().getPath().substring(1).split("/");
+        if (p.length == 7 && p[0].equals("fhir") && p[4].equals("Group") && p[6].equals("$export")) {
+            return ScriptedFaults.Aim.KICKOFF;
+        }
         if (p.length < 6 || !p[0].equals("fhir") || !p[4].equals("BulkStatus")) {
             return null;
         }

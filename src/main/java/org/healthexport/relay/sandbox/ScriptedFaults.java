@@ -12,14 +12,17 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Faults a test queues for a sandbox's next requests of one kind (a status poll, a file), the same way for every
- * vendor: an answer instead of the vendor's (429, 503, a malformed or unknown status body), a delay before the
- * answer (a slow server) or a connection cut after half the body. Each queued fault is used by one request, in
- * order; the sandbox notes every request of each kind, so a test can check when the relay came back.
+ * Faults a test queues for a sandbox's next requests of one kind (a kick-off, a status poll, a file), the same way
+ * for every vendor: an answer instead of the vendor's (429, 503, a malformed or unknown status body), a delay
+ * before the answer (a slow server) or a connection cut after half the body. Each queued fault is used by one
+ * request, in order; the sandbox notes every request of each kind, so a test can check when the relay came back.
  */
 public final class ScriptedFaults {
-    /** Which of a sandbox's requests a fault is aimed at; each sandbox says which of its requests is which. */
-    public enum Aim { STATUS, FILE }
+    /**
+     * Which of a sandbox's requests a fault is aimed at; each sandbox says which of its requests is which. KICKOFF:
+     * the request that starts an export (a Bulk Data {@code $export}, HealthEx's {@code $updateData}, ...).
+     */
+    public enum Aim { KICKOFF, STATUS, FILE }
 
     /**
      * One fault. {@code code > 0}: answer with this code, headers and body instead of the vendor; {@code delay}:
@@ -40,6 +43,13 @@ public final class ScriptedFaults {
 
         public static Fault json(int code, String json) {
             return answer(code, "application/json", json);
+        }
+
+        /** An OperationOutcome of one issue: how FHIR servers (Bulk Data, Oracle, Redox, HealthEx) answer errors. */
+        public static Fault operationOutcome(int code, String issueCode, String diagnostics) {
+            return answer(code, "application/fhir+json", "{\"resourceType\":\"OperationOutcome\",\"issue\":"
+                    + "[{\"severity\":\"error\",\"code\":\"" + issueCode + "\",\"diagnostics\":\"" + diagnostics
+                    + "\"}]}");
         }
 
         public static Fault slow(Duration delay) {

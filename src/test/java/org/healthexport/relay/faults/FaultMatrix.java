@@ -145,12 +145,6 @@ public abstract class FaultMatrix {
         faults().reset();
     }
 
-    /** An answer with a FHIR OperationOutcome of one issue, as FHIR servers (Bulk Data, Oracle, Redox) give errors. */
-    protected static Fault operationOutcome(int status, String issueCode, String diagnostics) {
-        return Fault.answer(status, "application/fhir+json", "{\"resourceType\":\"OperationOutcome\",\"issue\":"
-                + "[{\"severity\":\"error\",\"code\":\"" + issueCode + "\",\"diagnostics\":\"" + diagnostics + "\"}]}");
-    }
-
     protected ScriptedFaults faults() {
         return sandbox().faults();
     }

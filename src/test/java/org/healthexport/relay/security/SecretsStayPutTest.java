@@ -15,7 +15,8 @@ import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
-import org.healthexport.relay.sandbox.FhirBulkSandbox.Fault;
+import org.healthexport.relay.sandbox.ScriptedFaults.Aim;
+import org.healthexport.relay.sandbox.ScriptedFaults.Fault;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -75,7 +76,7 @@ class SecretsStayPutTest {
 
             ExportJob good = producer.requestBody("direct:kickoff-source", "vault", ExportJob.class);
             await().atMost(Duration.ofSeconds(30)).until(() -> store.get(good.id()).state() == JobState.DELIVERED);
-            sandbox.queueStatusFault(new Fault(400, "invalid", null));
+            sandbox.faults().queue(Aim.STATUS, Fault.operationOutcome(400, "invalid", "Injected 400"));
             ExportJob bad = producer.requestBody("direct:kickoff-source", "vault", ExportJob.class);
             await().atMost(Duration.ofSeconds(30)).until(() -> store.get(bad.id()).state() == JobState.FAILED);
             sandbox.revokeTokens();

@@ -79,12 +79,12 @@ class FhirBulkFaultMatrixTest extends FaultMatrix {
 
     @Override
     protected Fault fatalAnswer() {
-        return operationOutcome(400, "invalid", "Injected");
+        return Fault.operationOutcome(400, "invalid", "Injected");
     }
 
     @Override
     protected Fault transientAnswer(int code) {
-        return operationOutcome(code, code == 429 ? "throttled" : "transient", "Injected");
+        return Fault.operationOutcome(code, code == 429 ? "throttled" : "transient", "Injected");
     }
 
 
@@ -116,7 +116,7 @@ class FhirBulkFaultMatrixTest extends FaultMatrix {
 
     @Override
     protected Fault expiredFileAnswer() {
-        return operationOutcome(410, "not-found", "Injected");
+        return Fault.operationOutcome(410, "not-found", "Injected");
     }
 
     /** The IG lets a client ask for the manifest again; after three fresh manifests the export is EXPIRED. */

@@ -15,7 +15,8 @@ import org.healthexport.relay.job.FaultLine;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
-import org.healthexport.relay.sandbox.FhirBulkSandbox.Fault;
+import org.healthexport.relay.sandbox.ScriptedFaults.Aim;
+import org.healthexport.relay.sandbox.ScriptedFaults.Fault;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -119,7 +120,7 @@ class FhirBulkFaultsTest {
 
     @Test
     void aFatalOperationOutcomeFailsTheJobWithItsTextAndANotification() throws IOException {
-        sandbox.queueStatusFault(new Fault(400, "invalid", null));
+        sandbox.faults().queue(Aim.STATUS, Fault.operationOutcome(400, "invalid", "Injected 400"));
         double before = faultCount("fatal");
         ExportJob job = awaitState(kickOff("bulk"), JobState.FAILED);
         assertThat(job.lastError()).isEqualTo("HTTP 400: Injected 400");
@@ -145,7 +146,7 @@ class FhirBulkFaultsTest {
 
     @Test
     void aRefusedKickoffMakesNoJobButAFaultLineAndACount() {
-        sandbox.queueKickoffFault(new Fault(403, "forbidden", null));
+        sandbox.faults().queue(Aim.KICKOFF, Fault.operationOutcome(403, "forbidden", "Injected 403"));
         double before = faultCount("kickoff-refused");
         int jobs = store.list(null, 10_000).size();
         Object result = producer.requestBody("direct:kickoff-source", "bulk");
@@ -162,7 +163,7 @@ class FhirBulkFaultsTest {
 
     @Test
     void anExpiredFileLinkIsAnsweredByAFreshManifest() {
-        sandbox.failFile("Observation-2.ndjson", 403, 1);
+        sandbox.expireLinks("Observation-2.ndjson", 1);
         double before = faultCount("file-failed");
         ExportJob job = awaitState(kickOff("bulk"), JobState.DELIVERED);
         assertThat(statusPolls(job)).hasSize(4); // 2 in progress, the manifest, a fresh manifest

@@ -179,8 +179,7 @@ class HealthexFaultMatrixTest extends FaultMatrix {
      */
     @Override
     protected Fault expiredFileAnswer() {
-        return Fault.answer(410, "application/fhir+json", "{\"resourceType\":\"OperationOutcome\",\"issue\":"
-                + "[{\"severity\":\"error\",\"code\":\"not-found\",\"diagnostics\":\"Search has expired\"}]}");
+        return Fault.operationOutcome(410, "not-found", "Search has expired");
     }
 
     @Override

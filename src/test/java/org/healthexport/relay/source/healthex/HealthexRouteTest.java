@@ -18,6 +18,8 @@ import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.HealthexSandbox.LocationScript;
 import org.healthexport.relay.sandbox.HealthexSandbox;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
+import org.healthexport.relay.sandbox.ScriptedFaults.Aim;
+import org.healthexport.relay.sandbox.ScriptedFaults.Fault;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -507,7 +509,7 @@ class HealthexRouteTest {
                         List.of("NOT_STARTED", "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS",
                                 "COMPLETE"), 1));
         sandbox.expireTokens(HealthexSandbox.RESEARCHER);
-        sandbox.queueEverythingFault(401);
+        sandbox.faults().queue(Aim.FILE, Fault.operationOutcome(401, "processing", "Injected fault"));
         ExportJob started = adopt("hx", "pat-renew");
         await().atMost(Duration.ofSeconds(20)).until(() -> statusPollsOf("pat-renew").size() >= 2);
         sandbox.expireTokens(HealthexSandbox.PATIENT);
@@ -729,12 +731,17 @@ class HealthexRouteTest {
         }
     }
 
+    /** HealthEx's error body (NestJS): {statusCode, message, error}. */
+    static Fault injected(int code) {
+        return Fault.json(code, "{\"statusCode\":" + code + ",\"message\":\"Injected fault\",\"error\":\"Error\"}");
+    }
+
     @Test
     void transientFaultsAreRetriedAndAJobInFlightIsNotTriggeredTwice() throws Exception {
         HealthexSandbox.Patient patient = sandbox.patient("pat-fault").login("fault@patients.test", "pw-fault");
-        sandbox.queueUpdateFault(503);
-        sandbox.queueStatusFault(500);
-        sandbox.queueEverythingFault(429);
+        sandbox.faults().queue(Aim.KICKOFF, injected(503));
+        sandbox.faults().queue(Aim.STATUS, injected(500));
+        sandbox.faults().queue(Aim.FILE, Fault.operationOutcome(429, "processing", "Injected fault"));
         ExportJob job = adopt("hx", "pat-fault");
         HttpResponse<String> again = api("POST", "/api/jobs", "{\"source\":\"hx\",\"patientId\":\"pat-fault\"}");
         assertThat(again.statusCode()).isEqualTo(200);

@@ -90,13 +90,13 @@ class OracleHealthFaultMatrixTest extends FaultMatrix {
 
     @Override
     protected Fault fatalAnswer() {
-        return operationOutcome(400, "invalid", "Injected");
+        return Fault.operationOutcome(400, "invalid", "Injected");
     }
 
     /** Oracle's errors are OperationOutcomes; its 429 is "throttled" (as a forum post shows a real one). */
     @Override
     protected Fault transientAnswer(int code) {
-        return operationOutcome(code, code == 429 ? "throttled" : "transient",
+        return Fault.operationOutcome(code, code == 429 ? "throttled" : "transient",
                 code == 429 ? "Too Many Requests" : "Injected");
     }
 

@@ -92,13 +92,13 @@ class RedoxBulkFaultMatrixTest extends FaultMatrix {
 
     @Override
     protected Fault fatalAnswer() {
-        return operationOutcome(400, "invalid", "Injected");
+        return Fault.operationOutcome(400, "invalid", "Injected");
     }
 
     /** Redox's FHIR API answers HTTP errors with an OperationOutcome, as its 404s do. */
     @Override
     protected Fault transientAnswer(int code) {
-        return operationOutcome(code, code == 429 ? "throttled" : "transient", "Injected");
+        return Fault.operationOutcome(code, code == 429 ? "throttled" : "transient", "Injected");
     }
 
 
@@ -138,7 +138,7 @@ class RedoxBulkFaultMatrixTest extends FaultMatrix {
     /** Redox documents no file expiry; a file server that dropped the file answers 410 like any FHIR server. */
     @Override
     protected Fault expiredFileAnswer() {
-        return operationOutcome(410, "not-found", "Injected");
+        return Fault.operationOutcome(410, "not-found", "Injected");
     }
 
     /** The status URL still answers the manifest: fetched afresh three times, then the export is EXPIRED. */
