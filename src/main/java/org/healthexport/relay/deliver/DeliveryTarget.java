@@ -1,7 +1,12 @@
 package org.healthexport.relay.deliver;
 
+import org.healthexport.relay.job.Hashes;
+
 import java.io.IOException;
 import java.io.InputStream;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.Optional;
 
 /**
@@ -36,9 +41,60 @@ public interface DeliveryTarget {
         return Optional.empty();
     }
 
+    /**
+     * {@link #putHashed}, counting the bytes it read and hashing them here unless this target hashes them itself,
+     * for callers that deliver a local file or buffer (a spool) rather than a source download.
+     */
+    default Stored putMeasured(String key, InputStream content, long length, String contentType)
+            throws IOException {
+        boolean hashedHere = !hashesWhilePutting(length);
+        Counted in = new Counted(content, Hashes.sha256());
+        in.on(hashedHere);
+        Optional<String> sent = putHashed(key, in, length, contentType);
+        if (sent.isPresent()) {
+            return new Stored(in.bytes, sent.get());
+        }
+        if (!hashedHere) {
+            throw new IllegalStateException(kind() + " target said it hashes a put of " + length
+                    + " bytes but answered no SHA-256");
+        }
+        return new Stored(in.bytes, HexFormat.of().formatHex(in.getMessageDigest().digest()));
+    }
+
+    /** What a put stored: the bytes read from its content and their SHA-256 (hex). */
+    record Stored(long bytes, String sha256) {
+    }
+
     /** True when an object is stored under {@code key}. */
     boolean exists(String key) throws IOException;
 
     /** Where {@code key} is, for a person: a path, an s3:// or sftp:// URL. */
     String locate(String key);
+
+    /** The content as read by a target: counted always, hashed while the digest is on. */
+    final class Counted extends DigestInputStream {
+        private long bytes;
+
+        Counted(InputStream in, MessageDigest digest) {
+            super(in, digest);
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                bytes++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                bytes += n;
+            }
+            return n;
+        }
+    }
 }

@@ -171,6 +171,24 @@ class S3TargetTest {
         assertThat(target(settings(false, S3Settings.SignPayload.AUTO)).hashesWhilePutting(7L * MIB)).isFalse();
     }
 
+    /** A spool delivered with putMeasured (HealthEx's pull): the right count and SHA-256, streamed or in parts. */
+    @Test
+    void putMeasuredAnswersTheBytesAndSha256StreamedOrInParts() throws Exception {
+        S3Target target = target(settings(true, S3Settings.SignPayload.AUTO));
+        byte[] bytes = SandboxData.bigNdjson(6L * MIB + 3).readAllBytes();
+
+        DeliveryTarget.Stored streamed = target.putMeasured("hx/streamed.ndjson", new ByteArrayInputStream(bytes),
+                bytes.length, "application/fhir+ndjson");
+        DeliveryTarget.Stored parts = target.putMeasured("hx/parts.ndjson", new ByteArrayInputStream(bytes), -1,
+                "application/fhir+ndjson");
+
+        assertThat(streamed).isEqualTo(new DeliveryTarget.Stored(bytes.length, sha256(bytes)));
+        assertThat(parts).isEqualTo(new DeliveryTarget.Stored(bytes.length, sha256(bytes)));
+        for (String key : List.of("relay/out/hx/streamed.ndjson", "relay/out/hx/parts.ndjson")) {
+            assertThat(check.getObjectAsBytes(r -> r.bucket(BUCKET).key(key)).asByteArray()).as(key).isEqualTo(bytes);
+        }
+    }
+
     /** Should an SDK upgrade stop handing the value back, the stored object is read back: the receipt stays right. */
     @Test
     void withoutTheSdksValueTheStoredObjectIsHashed() throws Exception {

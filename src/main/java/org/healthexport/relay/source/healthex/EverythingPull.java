@@ -13,7 +13,6 @@ import org.healthexport.relay.http.FileUnavailableException;
 import org.healthexport.relay.http.UrlPolicy;
 import org.healthexport.relay.http.VendorRequestIds;
 import org.healthexport.relay.job.ExportJob;
-import org.healthexport.relay.job.Hashes;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
@@ -34,14 +33,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -320,35 +316,17 @@ public class EverythingPull {
 
     private void put(ExportJob job, JobFile file, InputStream content, long length, String contentType)
             throws IOException {
-        MessageDigest digest = Hashes.sha256();
-        long[] bytes = {0};
-        try (InputStream in = new DigestInputStream(content, digest) {
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                int n = super.read(b, off, len);
-                if (n > 0) {
-                    bytes[0] += n;
-                }
-                return n;
-            }
-
-            @Override
-            public int read() throws IOException {
-                int b = super.read();
-                if (b >= 0) {
-                    bytes[0]++;
-                }
-                return b;
-            }
-        }) {
-            target.put(file.targetKey(), in, length, contentType);
+        DeliveryTarget.Stored stored;
+        try {
+            // hashed once: by the target when it hashes as it stores (S3's streamed PUT), else as it reads
+            stored = target.putMeasured(file.targetKey(), content, length, contentType);
         } catch (LeaseLostException | TargetFailedException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
             // the spool is local: whatever failed here is the target's (waited for, not a fault of HealthEx)
             throw new TargetFailedException(target.kind(), e);
         }
-        store.fileDelivered(file.id(), bytes[0], HexFormat.of().formatHex(digest.digest()));
+        store.fileDelivered(file.id(), stored.bytes(), stored.sha256());
         jobs.keepLease(job);
     }
 
