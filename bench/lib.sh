@@ -37,7 +37,7 @@ free_port() {
 # start_sandbox <log> key=value...: the FHIR sandbox in its own JVM; sets SANDBOX_FHIR and SANDBOX_PID.
 start_sandbox() {
   local log=$1; shift
-  java -Xmx${SANDBOX_HEAP:-512m} -cp "$TEST_CP" org.healthexport.relay.bench.SandboxMain "$@" >"$log" 2>&1 &
+  java -Xmx${SANDBOX_HEAP:-512m} ${SANDBOX_OPTS:-} -cp "$TEST_CP" org.healthexport.relay.bench.SandboxMain "$@" >"$log" 2>&1 &
   SANDBOX_PID=$!
   PIDS+=("$SANDBOX_PID")
   local deadline=$((SECONDS + ${SANDBOX_START_TIMEOUT:-180}))
