@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Delivers one large file from the FHIR Bulk sandbox (own JVM) to an SFTP server (Apache MINA SSHD, own JVM)
-# with the relay jar under -Xmx128m, strict host key checking on, and in the same run copies the same bytes raw
+# Delivers one large file from the FHIR Bulk sandbox (own JVM) to an SFTP server (Apache MINA SSHD in its own
+# JVM, or OpenSSH's sshd with SFTP_SERVER=openssh) with the relay jar under -Xmx128m, strict host key checking on, and in the same run copies the same bytes raw
 # (curl from the sandbox piped into curl -T sftp://, libssh2). Prints both throughputs, their ratio, CPU seconds
 # of the relay, the sandbox, the SFTP server (and the two curls), the relay's peak heap (from its GC log), and
 # checks per run that the relay's file, its receipt and the raw copy have the same SHA-256.
@@ -11,6 +11,8 @@
 #        BENCH_JAR: the relay jar to measure (default target/health-export-relay.jar), for A/B runs.
 #        BENCH_THREADS=1: per-thread CPU of the relay JVM during each delivery (on stderr).
 #        BENCH_KEEP=1: keep the work folder (files, logs) under /tmp.
+#        SFTP_SERVER=openssh: OpenSSH's /usr/sbin/sshd (Debian's openssh-server) on a free port with a config of
+#          its own, ed25519 host and login keys (ssh-keygen), for the relay and the raw copy alike.
 # Needs: java 17, maven (with the project's dependencies), curl with sftp (libssh2), sha256sum, python3.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" # wait_for, free_port, cpu_of, threads_cpu...; this script has its own cleanup
@@ -46,16 +48,44 @@ TEST_CP="$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$WORK/cp.txt")"
 deadline=$(( $(date +%s) + TIMEOUT ))
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-echo "== starting the SFTP server (Apache MINA SSHD, root $WORK/sftp/data)"
 mkdir -p "$WORK/sftp"
-timeout "$TIMEOUT" java -Xmx1g -cp "$TEST_CP" org.healthexport.relay.bench.SftpMain "$WORK/sftp" "$TIMEOUT" \
-  >"$WORK/sftp.log" 2>&1 &
-SFTP_PID=$!
-wait_for "the SFTP server" test -f "$WORK/sftp/port"
-SFTP_PORT=$(cat "$WORK/sftp/port")
-SFTP_USER=$(cat "$WORK/sftp/user")
-SFTP_PASSWORD=$(cat "$WORK/sftp/password")
-DATA=$WORK/sftp/data
+if [ "${SFTP_SERVER:-mina}" = openssh ]; then
+  echo "== starting the SFTP server (OpenSSH $(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1), files under $WORK/sftp/data)"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/sftp/host_ed25519"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/sftp/client_ed25519"
+  cp "$WORK/sftp/client_ed25519.pub" "$WORK/sftp/authorized_keys"
+  SFTP_PORT=$(free_port)
+  printf '%s\n' "Port $SFTP_PORT" "ListenAddress 127.0.0.1" "HostKey $WORK/sftp/host_ed25519" \
+    "AuthorizedKeysFile $WORK/sftp/authorized_keys" "StrictModes no" "PasswordAuthentication no" \
+    "KbdInteractiveAuthentication no" "UsePAM no" "PidFile $WORK/sftp/sshd.pid" "Subsystem sftp internal-sftp" \
+    > "$WORK/sftp/sshd_config"
+  [ "$(id -u)" = 0 ] && mkdir -p /run/sshd
+  timeout "$TIMEOUT" /usr/sbin/sshd -D -e -f "$WORK/sftp/sshd_config" >"$WORK/sftp.log" 2>&1 &
+  SFTP_PID=$!
+  echo "[127.0.0.1]:$SFTP_PORT $(cut -d' ' -f1,2 "$WORK/sftp/host_ed25519.pub")" > "$WORK/sftp/known_hosts"
+  wait_for "the SFTP server" bash -c "echo > /dev/tcp/127.0.0.1/$SFTP_PORT"
+  SFTP_USER=$(id -un)
+  DATA=$WORK/sftp/data
+  mkdir -p "$DATA"
+  RELAY_DIR=$DATA/relay # OpenSSH serves the whole file system: absolute paths
+  RELAY_LOGIN=(-Drelay.target.sftp.private-key-file="$WORK/sftp/client_ed25519")
+  RAW_LOGIN=(-u "$SFTP_USER:" --key "$WORK/sftp/client_ed25519" --pubkey "$WORK/sftp/client_ed25519.pub")
+  RAW_PATH=$DATA
+else
+  echo "== starting the SFTP server (Apache MINA SSHD, root $WORK/sftp/data)"
+  timeout "$TIMEOUT" java -Xmx1g -cp "$TEST_CP" org.healthexport.relay.bench.SftpMain "$WORK/sftp" "$TIMEOUT" \
+    >"$WORK/sftp.log" 2>&1 &
+  SFTP_PID=$!
+  wait_for "the SFTP server" test -f "$WORK/sftp/port"
+  SFTP_PORT=$(cat "$WORK/sftp/port")
+  SFTP_USER=$(cat "$WORK/sftp/user")
+  SFTP_PASSWORD=$(cat "$WORK/sftp/password")
+  DATA=$WORK/sftp/data
+  RELAY_DIR=relay # under the server's root
+  RELAY_LOGIN=()
+  RAW_LOGIN=(-u "$SFTP_USER:$SFTP_PASSWORD")
+  RAW_PATH=""
+fi
 
 echo "== starting the sandbox (own JVM, one file of $BYTES bytes per export)"
 timeout "$TIMEOUT" java -Xmx512m -cp "$TEST_CP" org.healthexport.relay.bench.SandboxMain \
@@ -68,7 +98,7 @@ echo "== starting the relay (-Xmx128m, target sftp://$SFTP_USER@127.0.0.1:$SFTP_
 API_PORT=$(free_port)
 mkdir -p "$WORK/relay"
 # the password through the environment (relay.x.y <-> RELAY_X_Y), not on a command line others can read
-(cd "$WORK/relay" && RELAY_TARGET_SFTP_PASSWORD="$SFTP_PASSWORD" exec timeout "$TIMEOUT" java -Xmx128m \
+(cd "$WORK/relay" && RELAY_TARGET_SFTP_PASSWORD="${SFTP_PASSWORD:-}" exec timeout "$TIMEOUT" java -Xmx128m \
   -Xlog:gc:file="$WORK/gc.log" \
   -Drelay.http.port="$API_PORT" -Drelay.http.host=127.0.0.1 \
   -Drelay.store.url="jdbc:h2:mem:bench;DB_CLOSE_DELAY=-1" \
@@ -77,16 +107,23 @@ mkdir -p "$WORK/relay"
   -Drelay.sources.bench.allowed-hosts=127.0.0.1 -Drelay.poll.initial-wait=0s -Drelay.poll.interval=200 \
   -Drelay.target.kind=sftp -Drelay.target.sftp.host=127.0.0.1 -Drelay.target.sftp.port="$SFTP_PORT" \
   -Drelay.target.sftp.username="$SFTP_USER" -Drelay.target.sftp.known-hosts-file="$WORK/sftp/known_hosts" \
-  -Drelay.target.sftp.strict-host-key-checking=true -Drelay.target.sftp.dir=relay \
+  -Drelay.target.sftp.strict-host-key-checking=true -Drelay.target.sftp.dir="$RELAY_DIR" "${RELAY_LOGIN[@]}" \
   ${RELAY_OPTS:-} -jar "$JAR" >"$WORK/relay.log" 2>&1) &
 RELAY_PID=$!
 wait_for "the relay's API" curl -sf "http://127.0.0.1:$API_PORT/api/jobs"
 JAVA_PID=$(pgrep -P "$RELAY_PID" java || echo "$RELAY_PID")
 SANDBOX_JAVA=$(pgrep -P "$SANDBOX_PID" java || echo "$SANDBOX_PID")
-SFTP_JAVA=$(pgrep -P "$SFTP_PID" java || echo "$SFTP_PID")
+SFTP_JAVA=$(pgrep -P "$SFTP_PID" java || pgrep -P "$SFTP_PID" sshd || echo "$SFTP_PID")
 
 TICKS=$(getconf CLK_TCK)
-cpu_mark() { echo "$(cpu_of "$JAVA_PID") $(cpu_of "$SANDBOX_JAVA") $(cpu_of "$SFTP_JAVA")"; }
+# CPU ticks of a process tree: each live process's own and its ended children's (OpenSSH forks per login)
+tree_cpu() {
+  local total c
+  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0)
+  for c in $(pgrep -P "$1" || true); do total=$((total + $(tree_cpu "$c"))); done
+  echo "$total"
+}
+cpu_mark() { echo "$(cpu_of "$JAVA_PID") $(cpu_of "$SANDBOX_JAVA") $(tree_cpu "$SFTP_JAVA")"; }
 cpu_since() { # cpu_since "relay sandbox sftp" (ticks) -> "relay sandbox sftp" (seconds since)
   set -- $1 $(cpu_mark)
   awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v e="$5" -v f="$6" -v t="$TICKS" \
@@ -102,8 +139,8 @@ raw_copy() { # raw_copy N: curl from the sandbox piped into curl -T to the SFTP 
   # bash's time keyword gives user+sys of both curls; -k skips the host key check (for the raw copy only)
   if ! { TIMEFORMAT='%U %S'; time {
       curl -sSf --max-time "$(remaining)" "${FHIR}files/$job/Observation-1.ndjson" \
-        | curl -sSf -k --max-time "$(remaining)" -u "$SFTP_USER:$SFTP_PASSWORD" -T - \
-            "sftp://127.0.0.1:$SFTP_PORT/raw-$1.ndjson"; } ; } 2>"$WORK/curls.txt"; then
+        | curl -sSf -k --max-time "$(remaining)" "${RAW_LOGIN[@]}" -T - \
+            "sftp://127.0.0.1:$SFTP_PORT$RAW_PATH/raw-$1.ndjson"; } ; } 2>"$WORK/curls.txt"; then
     echo "raw copy $1 failed:" >&2; cat "$WORK/curls.txt" >&2; exit 1
   fi
   end=$(date +%s%N)
