@@ -4,6 +4,9 @@
 # sandbox sees it: previous answer + 1 s to this poll), CPU and heap of the relay.
 # Usage: bench/poll-scale.sh [jobs]   env: STORE=h2|pg (pg: PG_URL, default 127.0.0.1:5432/test as postgres,
 #        fresh schema), WARMUP=20 MEASURE=30 seconds, RELAY_XMX=256m, RELAY_OPTS="-Dkey=value ..."
+#        SIMULATOR=nginx: the status URLs are answered by nginx (Debian's nginx or nginx-light, one worker) instead
+#          of the sandbox: a simulator that is not ours and costs far less CPU per answer, so what is measured is
+#          the relay; polls and lag are read from its access log by bench/poll-lag.py, the same measure.
 source "$(dirname "$0")/lib.sh"
 JOBS=${1:-10000}
 STORE=${STORE:-h2}
@@ -11,7 +14,35 @@ RUN=$OUT/poll-scale-$STORE
 rm -rf "$RUN"; mkdir -p "$RUN"
 build
 echo "load average before: $(loadavg)"
-start_sandbox "$RUN/sandbox.log" jobs="$JOBS" jobs-file="$RUN/jobs.txt" polls-before-ready=1000000000 retry-after=1
+if [ "${SIMULATOR:-sandbox}" = nginx ]; then
+  NGINX_PORT=$(free_port)
+  mkdir -p "$RUN/nginx/logs"
+  cat > "$RUN/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $RUN/nginx/nginx.pid;
+error_log $RUN/nginx/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  log_format polls '\$msec \$request_time \$uri';
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    # a Bulk Data status URL of an export still running: 202, come back in a second
+    location /fhir/jobs/ { access_log $RUN/nginx/polls.log polls buffer=256k flush=1s; add_header Retry-After 1 always; return 202; }
+  }
+}
+CONF
+  /usr/sbin/nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -g 'daemon off;' >"$RUN/nginx/out.log" 2>&1 &
+  SANDBOX_PID=$!
+  PIDS+=("$SANDBOX_PID")
+  deadline=$(( $(date +%s) + 30 )) wait_for "nginx" bash -c "echo > /dev/tcp/127.0.0.1/$NGINX_PORT"
+  SANDBOX_FHIR=http://127.0.0.1:$NGINX_PORT/fhir/
+  seq 1 "$JOBS" | sed "s|^|${SANDBOX_FHIR}jobs/job-|" > "$RUN/jobs.txt"
+else
+  start_sandbox "$RUN/sandbox.log" jobs="$JOBS" jobs-file="$RUN/jobs.txt" polls-before-ready=1000000000 retry-after=1
+fi
 STORE_OPTS=()
 if [ "$STORE" = pg ]; then
   SCHEMA=bench_$(date +%s)_$$
@@ -19,6 +50,14 @@ if [ "$STORE" = pg ]; then
   java -cp "$TEST_CP" org.healthexport.relay.bench.CreateSchema "$PG" "$SCHEMA"
   STORE_OPTS=(-Drelay.store.url="$PG&currentSchema=$SCHEMA")
 fi
+# the simulator's CPU seconds: the sandbox's JVM, or nginx's master and worker
+sim_cpu_seconds() {
+  local total=0 p
+  for p in "$SANDBOX_PID" $(pgrep -P "$SANDBOX_PID" || true); do
+    total=$(awk -v a="$total" -v b="$(cpu_seconds "$p")" 'BEGIN { print a + b }')
+  done
+  echo "$total"
+}
 PORT=$(free_port)
 start_relay "$RUN/relay" "$PORT" "${RELAY_XMX:-256m}" \
   -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
@@ -26,20 +65,27 @@ start_relay "$RUN/relay" "$PORT" "${RELAY_XMX:-256m}" \
   "${STORE_OPTS[@]}" ${RELAY_OPTS:-}
 java -cp "$TEST_CP" org.healthexport.relay.bench.AdoptJobs "$RELAY_URL" bench "$RUN/jobs.txt"
 sleep "${WARMUP:-20}"
-curl -sf "${SANDBOX_BASE}/bench/reset" -o /dev/null
-CPU0=$(cpu_seconds "$RELAY_PID"); SCPU0=$(cpu_seconds "$SANDBOX_PID"); T0=$(date +%s%3N)
+[ -n "${SANDBOX_BASE:-}" ] && curl -sf "${SANDBOX_BASE}/bench/reset" -o /dev/null
+CPU0=$(cpu_seconds "$RELAY_PID"); SCPU0=$(sim_cpu_seconds); T0=$(date +%s%3N)
 sleep "${MEASURE:-30}"
-CPU1=$(cpu_seconds "$RELAY_PID"); SCPU1=$(cpu_seconds "$SANDBOX_PID"); T1=$(date +%s%3N)
-STATS=$(curl -sf "${SANDBOX_BASE}/bench/stats")
+CPU1=$(cpu_seconds "$RELAY_PID"); SCPU1=$(sim_cpu_seconds); T1=$(date +%s%3N)
 RSS=$(rss_mib "$RELAY_PID")
 HEAP=$(peak_heap_mib "$RUN/relay/gc.log")
-stat() { echo "$STATS" | grep -oE "\"$1\":[0-9.]+" | cut -d: -f2; }
-echo "jobs $JOBS, store $STORE, measured $(stat seconds) s after ${WARMUP:-20} s warm-up"
-echo "polls/s             $(stat pollsPerSecond) (demand at zero lag: $JOBS/s)"
-echo "jobs polled         $(stat jobsPolled)"
-echo "lag p50/p90/p99/max $(stat lagP50Ms) / $(stat lagP90Ms) / $(stat lagP99Ms) / $(stat lagMaxMs) ms"
+if [ "${SIMULATOR:-sandbox}" = nginx ]; then
+  sleep 2 # the access log's buffer is flushed every second
+  echo "jobs $JOBS, store $STORE, simulator nginx, measured $(( (T1 - T0) / 1000 )) s after ${WARMUP:-20} s warm-up"
+  python3 "$(dirname "$0")/poll-lag.py" "$RUN/nginx/polls.log" "$T0" "$T1" 1 \
+    | sed "s|^polls/s .*|& (demand at zero lag: $JOBS/s)|"
+else
+  STATS=$(curl -sf "${SANDBOX_BASE}/bench/stats")
+  stat() { echo "$STATS" | grep -oE "\"$1\":[0-9.]+" | cut -d: -f2; }
+  echo "jobs $JOBS, store $STORE, measured $(stat seconds) s after ${WARMUP:-20} s warm-up"
+  echo "polls/s             $(stat pollsPerSecond) (demand at zero lag: $JOBS/s)"
+  echo "jobs polled         $(stat jobsPolled)"
+  echo "lag p50/p90/p99/max $(stat lagP50Ms) / $(stat lagP90Ms) / $(stat lagP99Ms) / $(stat lagMaxMs) ms"
+fi
 awk -v a="$CPU0" -v b="$CPU1" -v t0="$T0" -v t1="$T1" 'BEGIN { printf "relay CPU           %.2f cores (of 2)\n", (b - a) / ((t1 - t0) / 1000) }'
 # the sandbox shares the 2 cores: when it takes most of what the relay leaves, it is the limit, not the relay
-awk -v a="$SCPU0" -v b="$SCPU1" -v t0="$T0" -v t1="$T1" 'BEGIN { printf "sandbox CPU         %.2f cores (of 2)\n", (b - a) / ((t1 - t0) / 1000) }'
+awk -v a="$SCPU0" -v b="$SCPU1" -v t0="$T0" -v t1="$T1" -v n="${SIMULATOR:-sandbox}" 'BEGIN { printf "%-19s %.2f cores (of 2)\n", n " CPU", (b - a) / ((t1 - t0) / 1000) }'
 echo "relay heap          peak $HEAP MiB before a GC (-Xmx${RELAY_XMX:-256m}); RSS $RSS MiB"
 echo "load average after: $(loadavg)"

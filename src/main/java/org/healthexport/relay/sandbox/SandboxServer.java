@@ -21,7 +21,8 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -32,7 +33,7 @@ import java.util.concurrent.Executors;
 public abstract class SandboxServer extends ServiceSupport {
     private final String host;
     private final int requestedPort;
-    private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
+    private final Queue<RecordedRequest> requests = new ConcurrentLinkedQueue<>(); // appended per request, read rarely
     private HttpServer server;
     private ExecutorService executor;
     private volatile boolean recording = true;
@@ -138,9 +139,13 @@ public abstract class SandboxServer extends ServiceSupport {
         requests.clear();
     }
 
-    /** Stops (or resumes) recording requests: a benchmark's hundreds of thousands of polls are not kept. */
+    /**
+     * Stops (or resumes) recording requests, here and in the scripted faults' notes: a benchmark's hundreds of
+     * thousands of polls are not kept.
+     */
     public void recordRequests(boolean on) {
         this.recording = on;
+        faults.noting(on);
     }
 
     private void dispatch(HttpExchange exchange) throws IOException {

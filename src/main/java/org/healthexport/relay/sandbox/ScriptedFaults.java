@@ -9,13 +9,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Faults a test queues for a sandbox's next requests of one kind (a kick-off, a status poll, a file), the same way
  * for every vendor: an answer instead of the vendor's (429, 503, a malformed or unknown status body), a delay
  * before the answer (a slow server) or a connection cut after half the body. Each queued fault is used by one
- * request, in order; the sandbox notes every request of each kind, so a test can check when the relay came back.
+ * request, in order; the sandbox notes every request of each kind, so a test can check when the relay came back
+ * (unless told not to: a benchmark's hundreds of thousands of polls are not kept).
  */
 public final class ScriptedFaults {
     /**
@@ -75,7 +75,9 @@ public final class ScriptedFaults {
     public record Aimed(Aim aim, Instant at, String path, String requestId, Fault fault) { }
 
     private final Map<Aim, Queue<Fault>> queued = new EnumMap<>(Aim.class);
-    private final List<Aimed> aimed = new CopyOnWriteArrayList<>();
+    // appended at every request, read by a test now and then: a copy-on-write list made each request cost O(n)
+    private final Queue<Aimed> aimed = new ConcurrentLinkedQueue<>();
+    private volatile boolean noting = true;
 
     public ScriptedFaults() {
         for (Aim aim : Aim.values()) {
@@ -90,8 +92,15 @@ public final class ScriptedFaults {
     /** The next request of this kind takes the next queued fault (if any); either way the request is noted. */
     Fault take(Aim aim, String path, String requestId) {
         Fault fault = queued.get(aim).poll();
-        aimed.add(new Aimed(aim, Instant.now(), path, requestId, fault));
+        if (noting) {
+            aimed.add(new Aimed(aim, Instant.now(), path, requestId, fault));
+        }
         return fault;
+    }
+
+    /** Stops (or resumes) noting requests; queued faults are still taken. */
+    void noting(boolean on) {
+        this.noting = on;
     }
 
     public List<Aimed> requests(Aim aim) {
