@@ -30,7 +30,7 @@ PORT=$(free_port)
 start_relay "$RUN/relay" "$PORT" "$XMX" \
   -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
   '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
-  -Drelay.poll.initial-wait=0s -Drelay.poll.interval=100 ${RELAY_OPTS:-}
+  -Drelay.poll.initial-wait=0s ${RELAY_OPTS:-}
 curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
 deadline=$((SECONDS + ${BENCH_TIMEOUT:-600}))
 DELIVERED=

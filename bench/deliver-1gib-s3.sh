@@ -57,7 +57,7 @@ mkdir -p "$WORK/relay"
   -Drelay.sandbox.polls-before-ready=1 -Drelay.sandbox.retry-after=1 \
   -Drelay.sources.bench.kind=fhir-bulk '-Drelay.sources.bench.base-url={{relay.sandbox.fhir-base}}' \
   '-Drelay.sources.bench.export=Group/g1/$export?_type=Observation' \
-  -Drelay.sources.bench.allowed-hosts=127.0.0.1 -Drelay.poll.interval=200 \
+  -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
   -Drelay.target.kind=s3 -Drelay.target.s3.bucket=bench -Drelay.target.s3.endpoint="$S3" \
   -Drelay.target.s3.path-style=true -Drelay.target.s3.access-key=bench -Drelay.target.s3.secret-key=bench-secret \
   ${RELAY_OPTS:-} -jar "$JAR" >"$WORK/relay.log" 2>&1) &

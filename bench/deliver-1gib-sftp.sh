@@ -104,7 +104,7 @@ mkdir -p "$WORK/relay"
   -Drelay.store.url="jdbc:h2:mem:bench;DB_CLOSE_DELAY=-1" \
   -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$FHIR" \
   '-Drelay.sources.bench.export=Group/g1/$export?_type=Observation' \
-  -Drelay.sources.bench.allowed-hosts=127.0.0.1 -Drelay.poll.initial-wait=0s -Drelay.poll.interval=200 \
+  -Drelay.sources.bench.allowed-hosts=127.0.0.1 -Drelay.poll.initial-wait=0s \
   -Drelay.target.kind=sftp -Drelay.target.sftp.host=127.0.0.1 -Drelay.target.sftp.port="$SFTP_PORT" \
   -Drelay.target.sftp.username="$SFTP_USER" -Drelay.target.sftp.known-hosts-file="$WORK/sftp/known_hosts" \
   -Drelay.target.sftp.strict-host-key-checking=true -Drelay.target.sftp.dir="$RELAY_DIR" "${RELAY_LOGIN[@]}" \

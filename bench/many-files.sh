@@ -16,7 +16,7 @@ for P in ${PARALLEL:-1 4 8}; do
   start_relay "$DIR" "$PORT" "${RELAY_XMX:-256m}" \
     -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
     '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
-    -Drelay.poll.initial-wait=0s -Drelay.poll.interval=100 -Drelay.download.parallel="$P" ${RELAY_OPTS:-}
+    -Drelay.poll.initial-wait=0s -Drelay.download.parallel="$P" ${RELAY_OPTS:-}
   curl -sf "${SANDBOX_BASE}/bench/reset" -o /dev/null
   curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
   deadline=$((SECONDS + ${BENCH_TIMEOUT:-600}))

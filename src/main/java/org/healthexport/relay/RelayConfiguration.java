@@ -25,7 +25,6 @@ import org.healthexport.relay.http.OutboundTls;
 import org.healthexport.relay.deliver.SourceDownloads;
 import org.healthexport.relay.http.SourceFiles;
 import org.healthexport.relay.http.VendorRequestIds;
-import org.healthexport.relay.job.ClaimCadence;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.RelayMetrics;
@@ -175,8 +174,7 @@ public class RelayConfiguration implements CamelConfiguration {
         String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
         JobLifecycle jobs = new JobLifecycle(store, sources, owner,
                 props.getDuration("relay.poll.lease", Duration.ofSeconds(60)),
-                props.getInt("relay.poll.batch-size", 200), events,
-                new ClaimCadence(Duration.ofMillis(props.getLong("relay.poll.interval", 100))));
+                props.getInt("relay.poll.batch-size", 200), events);
         registry.bind("jobs", jobs);
 
         SourceAuth auth = new SourceAuth(sources, http, clock);

@@ -72,6 +72,7 @@ class RelayReplicasTest {
                 "relay.sources.bulk.kind", "fhir-bulk",
                 "relay.sources.bulk.base-url", sandbox.fhirBase(),
                 "relay.sources.bulk.allowed-hosts", sandbox.storageOrigin()));
+        props.put("relay.poll.idle-backoff", "0"); // a claim every 200 ms, found or not: replicas interleave
         props.putAll(extra);
         return RelayProcess.start(work, work.resolve(name + ".log"), props, Map.of());
     }

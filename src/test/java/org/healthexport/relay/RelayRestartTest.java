@@ -65,6 +65,7 @@ class RelayRestartTest {
                 "relay.store.url", storeUrl,
                 "relay.http.port", "0",
                 "relay.poll.interval", "200",
+                "relay.poll.idle-backoff", "0",
                 "relay.poll.lease", "3s",
                 "relay.download.parallel", "1",
                 "relay.sources.bulk.kind", "fhir-bulk",

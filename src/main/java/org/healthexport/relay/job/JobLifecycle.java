@@ -40,7 +40,6 @@ public class JobLifecycle {
     private final Duration lease;
     private final int batchSize;
     private final JobEvents events;
-    private final ClaimCadence cadence;
     /** The jobs this relay's workers hold (claimed, not finished). */
     private final java.util.Set<String> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Set when a store call failed: some of this relay's leases may be held by no worker (see claimDue). */
@@ -50,12 +49,6 @@ public class JobLifecycle {
 
     public JobLifecycle(JobStore store, Sources sources, String owner, Duration lease, int batchSize,
                         JobEvents events) {
-        this(store, sources, owner, lease, batchSize, events, ClaimCadence.everyTick());
-    }
-
-    public JobLifecycle(JobStore store, Sources sources, String owner, Duration lease, int batchSize,
-                        JobEvents events, ClaimCadence cadence) {
-        this.cadence = cadence;
         this.store = store;
         this.sources = sources;
         this.owner = owner;
@@ -83,7 +76,7 @@ public class JobLifecycle {
      */
     public List<ExportJob> claimDue() {
         int room = batchSize - inFlight.size();
-        if (room <= 0 || !cadence.claimNow()) {
+        if (room <= 0) {
             return List.of();
         }
         List<ExportJob> claimed;
@@ -97,7 +90,6 @@ public class JobLifecycle {
             }
             claimed = store.claimDue(owner, lease, room);
         } catch (StoreException e) {
-            cadence.claimed(0);
             // a database restart: nothing is claimed until it answers; one line when it goes, one when it is back
             leasesInDoubt = true;
             if (!storeUnavailable) {
@@ -110,7 +102,6 @@ public class JobLifecycle {
             storeUnavailable = false;
             LOG.info("Job store answers again, claiming resumed");
         }
-        cadence.claimed(claimed.size());
         claimed.forEach(job -> inFlight.add(job.id()));
         events.claimed(claimed.size());
         return claimed;

@@ -30,7 +30,6 @@ import static org.assertj.core.api.Assertions.assertThat;
         "relay.sources.late.kind=fhir-bulk",
         "relay.sources.late.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.late.deadline=2s",
-        "relay.poll.interval=100",
 })
 class JobsApiRouteTest {
     static final String TOKEN = "Bearer api-token-for-tests";

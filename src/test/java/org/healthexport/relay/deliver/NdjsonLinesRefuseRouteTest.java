@@ -31,7 +31,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.enabled=true",
         "relay.sandbox.retry-after=1",
         "relay.sandbox.polls-before-ready=1",
-        "relay.poll.interval=100",
         "relay.download.max-line-bytes=1000",
         "relay.download.oversized-lines=refuse",
         "relay.sources.bulk.kind=fhir-bulk",

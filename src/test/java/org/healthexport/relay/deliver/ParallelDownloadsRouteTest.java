@@ -45,8 +45,7 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.b.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.b.export=Group/b/$export?_type=Patient,Observation",
         "relay.sources.b.allowed-hosts=127.0.0.1",
-        "relay.sources.b.parallel-downloads=4",
-        "relay.poll.interval=100"
+        "relay.sources.b.parallel-downloads=4"
 })
 class ParallelDownloadsRouteTest {
     private static final int SMALL_FILES = 24;

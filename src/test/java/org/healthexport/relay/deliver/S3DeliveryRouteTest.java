@@ -43,7 +43,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.bulk.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.bulk.export=Group/g1/$export?_type=Patient,Observation",
         "relay.sources.bulk.allowed-hosts=127.0.0.1",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=1s",
         "relay.poll.max-wait=2s",
         "relay.target.kind=s3",

@@ -42,7 +42,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.bulk.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.bulk.export=Group/g1/$export?_type=Patient,Observation",
         "relay.sources.bulk.allowed-hosts=127.0.0.1",
-        "relay.poll.interval=100",
         "relay.poll.max-wait=10s", // the outage row: retries at most 10 s apart once the server is back
         "relay.target.kind=sftp",
         "relay.target.sftp.host=127.0.0.1",

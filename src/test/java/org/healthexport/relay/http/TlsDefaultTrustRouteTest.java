@@ -41,7 +41,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.enabled=true",
         "relay.sandbox.tls-keystore={{sys:test.tls.sandbox-keystore}}",
         "relay.sandbox.tls-keystore-password=" + TestTls.KEY_STORE_PASSWORD,
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
         "relay.sources.secure.kind=fhir-bulk",

@@ -35,7 +35,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.tls-keystore={{sys:test.tls.sandbox-keystore}}",
         "relay.sandbox.tls-keystore-password=" + TestTls.KEY_STORE_PASSWORD,
         "relay.http.insecure-skip-tls-verify=true",
-        "relay.poll.interval=100",
         "relay.sources.secure.kind=fhir-bulk",
         "relay.sources.secure.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.secure.export=Group/g1/$export?_type=Patient,Observation",

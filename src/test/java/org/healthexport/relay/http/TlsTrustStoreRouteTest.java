@@ -39,7 +39,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.tls-keystore-password=" + TestTls.KEY_STORE_PASSWORD,
         "relay.http.trust-store={{sys:test.tls.trust-store}}",
         "relay.http.trust-store-password=" + TestTls.TRUST_STORE_PASSWORD,
-        "relay.poll.interval=100",
         "relay.sources.secure.kind=fhir-bulk",
         "relay.sources.secure.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.secure.export=Group/g1/$export?_type=Patient,Observation",

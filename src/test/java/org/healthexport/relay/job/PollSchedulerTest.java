@@ -27,7 +27,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.enabled=true",
         "relay.sandbox.polls-before-ready=1000000",
         "relay.sandbox.retry-after=600",
-        "relay.poll.interval=50",
         "relay.kickoff.startup-delay=3600000",
         "relay.sources.many.kind=fhir-bulk",
         "relay.sources.many.base-url={{relay.sandbox.fhir-base}}",

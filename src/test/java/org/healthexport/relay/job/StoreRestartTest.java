@@ -52,7 +52,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.polls-before-ready=3",
         "relay.sandbox.retry-after=1",
         "relay.sandbox.patients=3",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
         "relay.poll.max-wait=2s",

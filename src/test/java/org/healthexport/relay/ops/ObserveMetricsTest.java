@@ -38,8 +38,7 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.retry-after=1",
         "relay.sources.bulk.kind=fhir-bulk",
         "relay.sources.bulk.base-url={{relay.sandbox.fhir-base}}",
-        "relay.sources.bulk.allowed-hosts=127.0.0.1",
-        "relay.poll.interval=100"
+        "relay.sources.bulk.allowed-hosts=127.0.0.1"
 })
 class ObserveMetricsTest {
     @BeanInject

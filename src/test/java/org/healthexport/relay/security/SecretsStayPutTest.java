@@ -47,7 +47,6 @@ import static org.awaitility.Awaitility.await;
         "relay.store.url=jdbc:h2:mem:secrets;DB_CLOSE_DELAY=-1",
         "relay.target.file.dir=target/test-outbox/secrets",
         "relay.sandbox.enabled=true",
-        "relay.poll.interval=100",
         "relay.sources.vault.kind=fhir-bulk",
         "relay.sources.vault.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.vault.allowed-hosts={{relay.sandbox.storage-origin}}",

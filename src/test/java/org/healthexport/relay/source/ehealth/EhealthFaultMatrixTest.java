@@ -32,7 +32,6 @@ import static org.assertj.core.api.Assertions.assertThat;
         "relay.sandbox.ehealth-jobs.client-id=matrix-mis",
         "relay.sandbox.ehealth-jobs.client-secret=matrix-mis-secret",
         "relay.sandbox.ehealth-jobs.refresh-token=matrix-refresh-token",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
         "relay.http.response-timeout-ms=1500",

@@ -75,7 +75,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.ehr-bad.base-url={{relay.sandbox.ehealth-jobs.url}}",
         "relay.sources.ehr-bad.auth.token=wrong-token",
         "relay.sources.ehr-bad.auth.api-key=sandbox-api-key",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=500ms",
         "relay.poll.min-wait=200ms",
         "relay.poll.max-wait=3s"

@@ -32,7 +32,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.enabled=true",
         "relay.sandbox.retry-after=1",
         "relay.sandbox.polls-before-ready=4",
-        "relay.poll.interval=100",
         "relay.sources.smart.kind=fhir-bulk",
         "relay.sources.smart.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.smart.allowed-hosts={{relay.sandbox.storage-origin}}",

@@ -22,7 +22,6 @@ import java.util.Map;
         "relay.target.file.dir=target/test-outbox/matrix-fhir-bulk",
         "relay.sandbox.enabled=true",
         "relay.sandbox.retry-after=1",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
         "relay.http.response-timeout-ms=1500",

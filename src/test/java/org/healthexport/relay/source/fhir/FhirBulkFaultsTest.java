@@ -42,7 +42,6 @@ import static org.awaitility.Awaitility.await;
         "relay.target.file.dir=target/test-outbox/fhir-bulk-faults",
         "relay.sandbox.enabled=true",
         "relay.sandbox.retry-after=1",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
         "relay.http.response-timeout-ms=1500",

@@ -35,8 +35,7 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.bulk.kind=fhir-bulk",
         "relay.sources.bulk.base-url={{relay.sandbox.fhir-base}}",
         "relay.sources.bulk.export=Group/g1/$export?_type=Patient,Observation",
-        "relay.sources.bulk.allowed-hosts=127.0.0.1",
-        "relay.poll.interval=100"
+        "relay.sources.bulk.allowed-hosts=127.0.0.1"
 })
 class FhirBulkRouteTest {
     @BeanInject

@@ -37,7 +37,6 @@ import static org.awaitility.Awaitility.await;
         "relay.store.url=jdbc:h2:mem:matrix-healthex;DB_CLOSE_DELAY=-1",
         "relay.target.file.dir=target/test-outbox/matrix-healthex",
         "relay.sandbox.enabled=true",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
         "relay.http.response-timeout-ms=1500",

@@ -62,7 +62,6 @@ import static org.awaitility.Awaitility.await;
         "relay.store.url=jdbc:h2:mem:healthex-route;DB_CLOSE_DELAY=-1",
         "relay.target.file.dir=target/test-outbox/healthex-route",
         "relay.sandbox.enabled=true",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=100ms",
         "relay.poll.min-wait=50ms",
         "relay.poll.max-wait=400ms",

@@ -31,7 +31,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.oracle-health.retry-after=1",
         "relay.sandbox.oracle-health.client-id=matrix-client",
         "relay.sandbox.oracle-health.client-secret=matrix-secret-value",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
         "relay.kickoff.wait=200ms",

@@ -45,7 +45,6 @@ import static org.awaitility.Awaitility.await;
         "relay.sandbox.oracle-health.retry-after=1",
         "relay.sandbox.oracle-health.client-id=relay-basic",
         "relay.sandbox.oracle-health.client-secret=s3cret",
-        "relay.poll.interval=100",
         "relay.kickoff.wait=300ms",
         // a Group export, system account with its secret in a Basic header, token URL from the metadata
         "relay.sources.ora.kind=oracle-health",

@@ -32,7 +32,6 @@ import static org.awaitility.Awaitility.await;
         "relay.target.file.dir=target/test-outbox/matrix-redox-bulk",
         "relay.sandbox.enabled=true",
         "relay.sandbox.redox-bulk.retry-after=1",
-        "relay.poll.interval=100",
         "relay.poll.initial-wait=200ms",
         "relay.poll.min-wait=100ms",
         "relay.http.response-timeout-ms=1500",

@@ -34,7 +34,6 @@ import static org.awaitility.Awaitility.await;
         "relay.target.file.dir=target/test-outbox/redox-route",
         "relay.sandbox.enabled=true",
         "relay.sandbox.redox-bulk.retry-after=1",
-        "relay.poll.interval=100",
         "relay.download.parallel=1",
         "relay.sources.rdx.kind=redox-bulk",
         "relay.sources.rdx.base-url={{relay.sandbox.redox-bulk.url}}",
