@@ -1,11 +1,11 @@
 package org.healthexport.relay.deliver;
 
+import org.healthexport.relay.http.CountingInputStream;
 import org.healthexport.relay.job.Hashes;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Optional;
 
@@ -48,17 +48,18 @@ public interface DeliveryTarget {
     default Stored putMeasured(String key, InputStream content, long length, String contentType)
             throws IOException {
         boolean hashedHere = !hashesWhilePutting(length);
-        Counted in = new Counted(content, Hashes.sha256());
+        CountingInputStream counted = new CountingInputStream(content);
+        DigestInputStream in = new DigestInputStream(counted, Hashes.sha256());
         in.on(hashedHere);
         Optional<String> sent = putHashed(key, in, length, contentType);
         if (sent.isPresent()) {
-            return new Stored(in.bytes, sent.get());
+            return new Stored(counted.count(), sent.get());
         }
         if (!hashedHere) {
             throw new IllegalStateException(kind() + " target said it hashes a put of " + length
                     + " bytes but answered no SHA-256");
         }
-        return new Stored(in.bytes, HexFormat.of().formatHex(in.getMessageDigest().digest()));
+        return new Stored(counted.count(), HexFormat.of().formatHex(in.getMessageDigest().digest()));
     }
 
     /** What a put stored: the bytes read from its content and their SHA-256 (hex). */
@@ -70,31 +71,4 @@ public interface DeliveryTarget {
 
     /** Where {@code key} is, for a person: a path, an s3:// or sftp:// URL. */
     String locate(String key);
-
-    /** The content as read by a target: counted always, hashed while the digest is on. */
-    final class Counted extends DigestInputStream {
-        private long bytes;
-
-        Counted(InputStream in, MessageDigest digest) {
-            super(in, digest);
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                bytes++;
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) {
-                bytes += n;
-            }
-            return n;
-        }
-    }
 }

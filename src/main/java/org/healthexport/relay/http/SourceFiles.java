@@ -152,32 +152,6 @@ public class SourceFiles {
         return url.getScheme() + "://" + url.getRawAuthority() + (url.getRawPath() == null ? "" : url.getRawPath());
     }
 
-    static final class CountingInputStream extends FilterInputStream {
-        long count;
-
-        CountingInputStream(InputStream in) {
-            super(in);
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                count++;
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] buf, int off, int len) throws IOException {
-            int n = super.read(buf, off, len);
-            if (n > 0) {
-                count += n;
-            }
-            return n;
-        }
-    }
-
     /** Refuses a gzip body that inflates beyond {@code ratio} times its compressed size (a gzip bomb). */
     static final class InflateLimit extends FilterInputStream {
         private static final long SLACK = 16L * 1024 * 1024;
@@ -204,7 +178,7 @@ public class SourceFiles {
             int n = super.read(buf, off, len);
             if (n > 0) {
                 inflated += n;
-                if (inflated > SLACK && inflated > compressed.count * ratio) {
+                if (inflated > SLACK && inflated > compressed.count() * ratio) {
                     throw new IOException("Refused " + url + ": gzip inflates beyond " + ratio + "x its size");
                 }
             }

@@ -6,6 +6,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Optional;
@@ -87,7 +88,7 @@ class DeliveryTargetTest {
             System.arraycopy(rest, 0, read, 1, rest.length);
             try {
                 // a copy, so the caller's digest is left as it is: hashed nothing when the digest was off
-                MessageDigest sofar = (MessageDigest) ((Counted) content).getMessageDigest().clone();
+                MessageDigest sofar = (MessageDigest) ((DigestInputStream) content).getMessageDigest().clone();
                 digestOn = !MessageDigest.isEqual(sofar.digest(), MessageDigest.getInstance("SHA-256").digest());
             } catch (CloneNotSupportedException | java.security.NoSuchAlgorithmException e) {
                 throw new IOException(e);
