@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.Body;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
 import org.apache.camel.Header;
@@ -23,7 +24,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -70,16 +70,10 @@ public class EhealthStatus {
 
     /**
      * Route step after the GET: the answer as the route's choice reads it. The route's {@code boundedAnswer} step
-     * has already refused a body beyond relay.http.max-status-bytes.
+     * has already read the body into memory, refused beyond relay.http.max-status-bytes.
      */
-    public EhealthJobStatus read(@Header(Exchange.HTTP_RESPONSE_CODE) Integer code, Exchange exchange)
-            throws IOException {
-        InputStream body = exchange.getMessage().getBody(InputStream.class);
-        byte[] bytes;
-        try (InputStream in = body == null ? InputStream.nullInputStream() : body) {
-            bytes = in.readAllBytes();
-        }
-        return parse(code == null ? 0 : code, bytes);
+    public EhealthJobStatus read(@Header(Exchange.HTTP_RESPONSE_CODE) Integer code, @Body byte[] body) {
+        return parse(code == null ? 0 : code, body == null ? new byte[0] : body);
     }
 
     /**

@@ -16,7 +16,6 @@ import org.healthexport.relay.source.fhir.MalformedStatusException;
 import org.healthexport.relay.source.fhir.StatusError;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -41,15 +40,12 @@ public class RedoxStatus {
 
     /**
      * Route step on a 2xx status answer: the body (envelope, manifest or nothing) becomes a {@link RedoxStatusCheck}.
-     * The route's {@code boundedAnswer} step has already refused a body beyond relay.http.max-status-bytes.
+     * The route's {@code boundedAnswer} step has already read it into memory, refused beyond
+     * relay.http.max-status-bytes.
      */
     public RedoxStatusCheck read(@Header(Exchange.HTTP_RESPONSE_CODE) int code, @Header("X-Progress") String xProgress,
-                                 @Body InputStream body) throws IOException {
-        byte[] bytes;
-        try (InputStream in = body == null ? InputStream.nullInputStream() : body) {
-            bytes = in.readAllBytes();
-        }
-        String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8).trim();
+                                 @Body byte[] body) {
+        String text = body == null ? "" : new String(body, java.nio.charset.StandardCharsets.UTF_8).trim();
         if (text.isEmpty()) {
             if (code == 200) {
                 throw new MalformedStatusException("Redox answered 200 without a status body");

@@ -10,7 +10,6 @@ import net.jqwik.api.Provide;
 import org.healthexport.relay.source.fhir.MalformedStatusException;
 import org.healthexport.relay.testing.RouteChoice;
 
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -56,7 +55,7 @@ class RedoxStatusProperties {
                                                      @ForAll("codes") int code) throws Exception {
         RedoxStatusCheck check;
         try {
-            check = redox.read(code, null, new ByteArrayInputStream(write(answer).getBytes(StandardCharsets.UTF_8)));
+            check = redox.read(code, null, write(answer).getBytes(StandardCharsets.UTF_8));
         } catch (MalformedStatusException documented) {
             return;
         }

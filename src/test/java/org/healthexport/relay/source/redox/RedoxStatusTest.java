@@ -2,7 +2,6 @@ package org.healthexport.relay.source.redox;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
@@ -28,7 +27,7 @@ class RedoxStatusTest {
             """;
 
     RedoxStatusCheck read(int code, String progress, String body) throws IOException {
-        return status.read(code, progress, new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8)));
+        return status.read(code, progress, body.getBytes(StandardCharsets.UTF_8));
     }
 
     @Test
