@@ -207,9 +207,11 @@ public class RedoxSandbox extends SandboxServer {
             }
             return;
         }
+        // one manifest, built once: its transactionTime is the clock's, whose text length varies (.123Z, .123456Z)
+        String manifest = done ? manifestFields(job) : null;
         String envelope = "{" + meta() + ",\"status\":" + (done ? 200 : 202) + ",\"progress\":"
                 + (progress == null ? "null" : "\"" + progress + "\"")
-                + (done ? "," + manifestFields(job).substring(1, manifestFields(job).length() - 1) : ",\"output\":[]") + "}";
+                + (done ? "," + manifest.substring(1, manifest.length() - 1) : ",\"output\":[]") + "}";
         sendJson(ex, done || alwaysHttp200 ? 200 : 202, envelope);
     }
 
