@@ -46,6 +46,14 @@ public abstract class SandboxServer extends ServiceSupport {
      */
     private static final java.util.Set<HttpExchange> CUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    static {
+        // the JDK server writes an answer's headers and body in two sends: with Nagle's algorithm on, the body waited
+        // for the client's delayed ACK, about 40 ms per answer. Read once, when the JDK's server first loads.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
     protected SandboxServer(String host, int port) {
         this.host = host;
         this.requestedPort = port;
