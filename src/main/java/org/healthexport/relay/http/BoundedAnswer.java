@@ -13,11 +13,6 @@ import java.io.InputStream;
  */
 public final class BoundedAnswer {
     public static final long DEFAULT_MAX_BYTES = 16L * 1024 * 1024;
-    /**
-     * What a first read asks for. This runs at every poll, and most answers (an empty 202, a status of a few hundred
-     * bytes) are short: readAllBytes would start with an 8 KiB buffer for each.
-     */
-    static final int FIRST_READ = 512;
     private final long maxBytes;
 
     public BoundedAnswer(long maxBytes) {
@@ -30,23 +25,9 @@ public final class BoundedAnswer {
             return; // no body, or one camel-http already read (at most its streaming threshold)
         }
         try (InputStream in = BoundedBody.limit(stream, maxBytes, "answer body")) {
-            exchange.getMessage().setBody(readWhole(in));
+            exchange.getMessage().setBody(in.readAllBytes());
         } catch (BoundedBody.TooLargeException tooLarge) {
             throw new MalformedAnswerException(tooLarge.getMessage() + " (relay.http.max-status-bytes)");
         }
-    }
-
-    static byte[] readWhole(InputStream in) throws IOException {
-        byte[] head = in.readNBytes(FIRST_READ);
-        if (head.length < FIRST_READ) {
-            return head;
-        }
-        byte[] rest = in.readAllBytes();
-        if (rest.length == 0) {
-            return head;
-        }
-        byte[] whole = java.util.Arrays.copyOf(head, head.length + rest.length);
-        System.arraycopy(rest, 0, whole, head.length, rest.length);
-        return whole;
     }
 }

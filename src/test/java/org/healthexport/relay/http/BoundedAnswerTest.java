@@ -31,27 +31,6 @@ class BoundedAnswerTest {
     }
 
     @Test
-    void answersOfEveryLengthAroundTheFirstReadAreReadWholeAndInOrder() throws Exception {
-        for (int length : new int[] {0, 1, BoundedAnswer.FIRST_READ - 1, BoundedAnswer.FIRST_READ,
-                BoundedAnswer.FIRST_READ + 1, 1000}) {
-            byte[] answer = new byte[length];
-            for (int i = 0; i < length; i++) {
-                answer[i] = (byte) (i * 31 + 7);
-            }
-            // a server that sends a few bytes at a time
-            InputStream trickle = new java.io.FilterInputStream(new ByteArrayInputStream(answer)) {
-                @Override
-                public int read(byte[] b, int off, int len) throws java.io.IOException {
-                    return super.read(b, off, Math.min(len, 3));
-                }
-            };
-            Exchange exchange = exchangeWith(trickle);
-            bounded.read(exchange);
-            assertThat(exchange.getMessage().getBody(byte[].class)).as("%d bytes", length).isEqualTo(answer);
-        }
-    }
-
-    @Test
     void aLargerAnswerIsRefusedAsMalformedWithoutReadingItAll() {
         AtomicLong served = new AtomicLong();
         InputStream endless = new InputStream() { // a server that never stops sending
