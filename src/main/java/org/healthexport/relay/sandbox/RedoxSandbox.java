@@ -207,7 +207,7 @@ public class RedoxSandbox extends SandboxServer {
             }
             return;
         }
-        // one manifest, built once: its transactionTime is the clock's, whose text length varies (.123Z, .123456Z)
+        // built once: its transactionTime is the clock's, whose text varies in length (.123456789Z, .123456Z)
         String manifest = done ? manifestFields(job) : null;
         String envelope = "{" + meta() + ",\"status\":" + (done ? 200 : 202) + ",\"progress\":"
                 + (progress == null ? "null" : "\"" + progress + "\"")
