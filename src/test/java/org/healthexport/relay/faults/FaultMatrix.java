@@ -374,7 +374,9 @@ public abstract class FaultMatrix {
     @Test
     void anUnknownStatusIsFlaggedAndPolledOn() throws Exception {
         double before = faultCount("unknown-status");
-        faults().queue(Aim.STATUS, unknownStatus());
+        // the poll after it is answered a second late: the flag, cleared by the next answer, stays to be seen that
+        // long (it was 100-200 ms, the backoff's wait, and a busy machine's await missed it)
+        faults().queue(Aim.STATUS, unknownStatus(), Fault.slow(Duration.ofSeconds(1)));
         ExportJob job = startExport();
         await().atMost(Duration.ofSeconds(30)).until(() ->
                 unknownStatusLabel().equals(store.get(job.id()).attribute("unknownStatus")));
@@ -383,7 +385,7 @@ public abstract class FaultMatrix {
         ExportJob done = awaitState(job, JobState.DELIVERED);
         assertThat(done.attribute("unknownStatus")).isNull();
         assertDeliveredOnce(job);
-        assertFaultLines(job, "unknown-status", faulted(Aim.STATUS));
+        assertFaultLines(job, "unknown-status", faulted(Aim.STATUS).stream().filter(a -> a.fault().code() > 0).toList());
         assertThat(faultCount("unknown-status") - before).isEqualTo(1);
     }
 
