@@ -201,17 +201,15 @@ public class RedoxSandbox extends SandboxServer {
         }
         if (plain) {
             if (done) {
-                sendJson(ex, 200, manifestFields(job));
+                sendJson(ex, 200, "{" + manifestFields(job) + "}");
             } else {
                 send(ex, 202, null, new byte[0]);
             }
             return;
         }
-        // built once: its transactionTime is the clock's, whose text varies in length (.123456789Z, .123456Z)
-        String manifest = done ? manifestFields(job) : null;
         String envelope = "{" + meta() + ",\"status\":" + (done ? 200 : 202) + ",\"progress\":"
                 + (progress == null ? "null" : "\"" + progress + "\"")
-                + (done ? "," + manifest.substring(1, manifest.length() - 1) : ",\"output\":[]") + "}";
+                + "," + (done ? manifestFields(job) : "\"output\":[]") + "}";
         sendJson(ex, done || alwaysHttp200 ? 200 : 202, envelope);
     }
 
@@ -225,6 +223,7 @@ public class RedoxSandbox extends SandboxServer {
                 + "\",\"AttemptID\":\"" + UUID.randomUUID() + "\"}],\"FacilityCode\":null}";
     }
 
+    /** A manifest's fields, without its braces: the plain answer wraps them, the envelope carries them beside its own. */
     private String manifestFields(Job job) {
         List<String> output = new ArrayList<>();
         for (String type : job.types) {
@@ -235,8 +234,8 @@ public class RedoxSandbox extends SandboxServer {
             output.add("{\"type\":\"Observation\",\"url\":\"" + external.baseUrl() + "/exports/" + job.id
                     + "/observation-file-001.ndjson.gz?sig=sandbox\"}");
         }
-        return "{\"transactionTime\":\"" + Instant.now() + "\",\"request\":\"" + job.request + "\","
-                + "\"requiresAccessToken\":true,\"output\":[" + String.join(",", output) + "]}";
+        return "\"transactionTime\":\"" + Instant.now() + "\",\"request\":\"" + job.request + "\","
+                + "\"requiresAccessToken\":true,\"output\":[" + String.join(",", output) + "]";
     }
 
     private void file(HttpExchange ex, String id, String name) throws IOException {
