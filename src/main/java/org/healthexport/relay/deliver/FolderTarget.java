@@ -1,5 +1,9 @@
 package org.healthexport.relay.deliver;
 
+import com.sun.nio.file.ExtendedOpenOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -18,20 +22,69 @@ import java.util.concurrent.Future;
 /**
  * Delivers into a local folder: written under a temporary name beside the final one ({@code .<name>.part}),
  * synced, then renamed, so a reader never sees a partial file under its final name.
+ * <p>
+ * Where the folder's file system allows it, files are written with direct I/O ({@code O_DIRECT}): the relay
+ * never reads what it delivers, and each file is synced before its rename anyway, so the page cache would only
+ * cost a second copy of every byte and the memory to hold it (on a 1 GiB file, most of the delivery's kernel
+ * time, see docs/benchmarks.md). Elsewhere (tmpfs, some FUSE and network file systems) files are written
+ * through the page cache and synced in stretches.
  */
 public class FolderTarget implements DeliveryTarget {
+    private static final Logger LOG = LoggerFactory.getLogger(FolderTarget.class);
     static final int WRITE_BYTES = 256 * 1024;
+    static final int DIRECT_WRITE_BYTES = 1024 * 1024;
+    static final int DIRECT_BUFFERS = 8;
     static final long SYNC_BYTES = 64L * 1024 * 1024;
     private final Path root;
     private final long syncBytes;
+    /** Aligned write buffers for direct I/O; null when the folder's file system has none. */
+    private final PartBuffers directBuffers;
+    private final int alignment;
 
     public FolderTarget(Path root) throws IOException {
-        this(root, SYNC_BYTES);
+        this(root, SYNC_BYTES, true);
     }
 
-    FolderTarget(Path root, long syncBytes) throws IOException {
+    FolderTarget(Path root, long syncBytes, boolean directIo) throws IOException {
         this.root = Files.createDirectories(root).toAbsolutePath().normalize();
         this.syncBytes = syncBytes;
+        this.alignment = directIo ? directIoAlignment(this.root) : 0;
+        this.directBuffers = alignment > 0 ? new PartBuffers(DIRECT_BUFFERS, DIRECT_WRITE_BYTES, alignment) : null;
+    }
+
+    /**
+     * The block size direct writes must be aligned to in {@code dir}, or 0 when its file system refuses direct
+     * I/O: found by writing one block to a probe file, since only an actual open and write tell.
+     */
+    static int directIoAlignment(Path dir) {
+        Path probe = dir.resolve(".direct-io-probe");
+        try {
+            long block = Files.getFileStore(dir).getBlockSize();
+            if (block <= 0 || block > DIRECT_WRITE_BYTES || DIRECT_WRITE_BYTES % block != 0) {
+                return 0;
+            }
+            ByteBuffer one = ByteBuffer.allocateDirect((int) block * 2).alignedSlice((int) block).limit((int) block);
+            try (FileChannel channel = FileChannel.open(probe, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)) {
+                channel.write(one);
+            }
+            return (int) block;
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.info("Folder target {}: no direct I/O there ({}), files are written through the page cache",
+                    dir, e.getMessage());
+            return 0;
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (IOException ignored) {
+                // a probe left behind is harmless: a dot file no key can name
+            }
+        }
+    }
+
+    /** Whether files here are written with direct I/O. */
+    boolean directIo() {
+        return directBuffers != null;
     }
 
     @Override
@@ -46,10 +99,18 @@ public class FolderTarget implements DeliveryTarget {
         // One temporary name per key: a delivery repeated after a crash truncates the half-written copy it left.
         Path temp = target.resolveSibling("." + target.getFileName() + ".part");
         try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                copy(content, channel);
-                channel.force(true);
+            if (directBuffers != null) {
+                try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)) {
+                    copyDirect(content, channel);
+                    channel.force(true);
+                }
+            } else {
+                try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                    copy(content, channel);
+                    channel.force(true);
+                }
             }
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -107,6 +168,41 @@ public class FolderTarget implements DeliveryTarget {
             }
         }
         await(sync);
+    }
+
+    /**
+     * Copies with direct I/O: whole aligned blocks of up to {@value #DIRECT_WRITE_BYTES} bytes from an aligned
+     * buffer; the last block is padded with zeros to the alignment, then the file is cut to its true length.
+     */
+    private void copyDirect(InputStream content, FileChannel channel) throws IOException {
+        byte[] bytes = new byte[WRITE_BYTES]; // DIRECT_WRITE_BYTES is a multiple: a read always fits in the buffer
+        ByteBuffer buffer = directBuffers.take();
+        try {
+            long length = 0;
+            for (int n = content.readNBytes(bytes, 0, bytes.length); n > 0; n = content.readNBytes(bytes, 0, bytes.length)) {
+                buffer.put(bytes, 0, n);
+                length += n;
+                if (!buffer.hasRemaining()) {
+                    writeWhole(channel, buffer.flip());
+                    buffer.clear();
+                }
+            }
+            int tail = buffer.position();
+            if (tail > 0) {
+                int padded = (tail + alignment - 1) / alignment * alignment;
+                buffer.put(new byte[padded - tail]);
+                writeWhole(channel, buffer.flip());
+                channel.truncate(length);
+            }
+        } finally {
+            directBuffers.release(buffer);
+        }
+    }
+
+    private static void writeWhole(FileChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
+        }
     }
 
     private static void await(Future<?> sync) throws IOException {

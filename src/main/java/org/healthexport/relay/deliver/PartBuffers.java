@@ -16,12 +16,19 @@ import java.util.concurrent.Semaphore;
  */
 final class PartBuffers {
     private final int size;
+    private final int alignment;
     private final Semaphore permits;
     private final BlockingQueue<ByteBuffer> free;
     private final java.util.concurrent.atomic.AtomicInteger allocated = new java.util.concurrent.atomic.AtomicInteger();
 
     PartBuffers(int count, int size) {
+        this(count, size, 1);
+    }
+
+    /** Buffers whose first byte sits at a multiple of {@code alignment} (direct I/O asks for it). */
+    PartBuffers(int count, int size, int alignment) {
         this.size = size;
+        this.alignment = alignment;
         this.permits = new Semaphore(count, true);
         this.free = new ArrayBlockingQueue<>(count);
     }
@@ -40,7 +47,8 @@ final class PartBuffers {
         ByteBuffer buffer = free.poll();
         if (buffer == null) {
             allocated.incrementAndGet();
-            buffer = ByteBuffer.allocateDirect(size);
+            buffer = alignment == 1 ? ByteBuffer.allocateDirect(size)
+                    : ByteBuffer.allocateDirect(size + alignment).alignedSlice(alignment).limit(size).slice();
         }
         return buffer.clear();
     }

@@ -1,6 +1,9 @@
 package org.healthexport.relay.deliver;
 
+import org.healthexport.relay.sandbox.SandboxData;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
@@ -14,6 +17,7 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The folder target with the bad-input corpus of issue 8: nothing lands outside the job folder. */
 class FolderTargetTest {
@@ -61,7 +65,7 @@ class FolderTargetTest {
     /** Synced in stretches while it is written (here every 1 MiB): every byte lands, once, under the final name. */
     @Test
     void aFileSyncedInStretchesArrivesWholeAndNoPartIsLeft() throws Exception {
-        FolderTarget target = new FolderTarget(tmp.resolve("out"), 1024 * 1024);
+        FolderTarget target = new FolderTarget(tmp.resolve("out"), 1024 * 1024, false);
         long size = 9L * 1024 * 1024 + 77;
         target.put("bulk/j1/Observation-1.ndjson", org.healthexport.relay.sandbox.SandboxData.bigNdjson(size), -1,
                 "application/fhir+ndjson");
@@ -77,7 +81,7 @@ class FolderTargetTest {
     /** A source cut midway leaves nothing under the final name, nor a temporary file, whatever was synced. */
     @Test
     void aSourceCutAfterSeveralSyncsLeavesNothing() throws Exception {
-        FolderTarget target = new FolderTarget(tmp.resolve("out"), 1024 * 1024);
+        FolderTarget target = new FolderTarget(tmp.resolve("out"), 1024 * 1024, false);
         java.io.InputStream cut = new S3TargetTest.FailingAfter(
                 org.healthexport.relay.sandbox.SandboxData.bigNdjson(8L * 1024 * 1024), 5L * 1024 * 1024, new IOException("cut"));
 
@@ -86,6 +90,47 @@ class FolderTargetTest {
         try (Stream<Path> all = Files.walk(tmp.resolve("out"))) {
             assertThat(all.filter(Files::isRegularFile)).isEmpty();
         }
+    }
+
+    /**
+     * Direct I/O writes whole aligned blocks: a file whose length is no multiple of the block, of the buffer or of
+     * anything arrives with its exact length and bytes (the padded last block cut back), and no part is left.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {0, 1, 4095, 4096, 4097, 256 * 1024 + 3, 1024 * 1024, 1024 * 1024 + 1, 9L * 1024 * 1024 + 77})
+    void directWritesArriveWithTheirExactLengthAndBytes(long size) throws Exception {
+        FolderTarget target = new FolderTarget(tmp.resolve("out"));
+        assumeTrue(target.directIo(), "the test's temporary folder has no direct I/O");
+        byte[] bytes = new byte[(int) size];
+        new java.util.Random(size).nextBytes(bytes);
+        target.put("bulk/j1/Observation-1.ndjson", new ByteArrayInputStream(bytes), -1, "application/fhir+ndjson");
+
+        Path file = tmp.resolve("out/bulk/j1/Observation-1.ndjson");
+        assertThat(Files.size(file)).isEqualTo(size);
+        assertThat(Files.readAllBytes(file)).isEqualTo(bytes);
+        try (Stream<Path> all = Files.list(file.getParent())) {
+            assertThat(all.map(p -> p.getFileName().toString())).containsExactly("Observation-1.ndjson");
+        }
+    }
+
+    @Test
+    void aSourceCutDuringDirectWritesLeavesNothing() throws Exception {
+        FolderTarget target = new FolderTarget(tmp.resolve("out"));
+        assumeTrue(target.directIo(), "the test's temporary folder has no direct I/O");
+        java.io.InputStream cut = new S3TargetTest.FailingAfter(SandboxData.bigNdjson(8L * 1024 * 1024),
+                3L * 1024 * 1024 + 5, new IOException("cut"));
+
+        assertThatThrownBy(() -> target.put("bulk/j1/Observation-1.ndjson", cut, -1, "application/fhir+ndjson"))
+                .hasMessageContaining("cut");
+        try (Stream<Path> all = Files.walk(tmp.resolve("out"))) {
+            assertThat(all.filter(Files::isRegularFile)).isEmpty();
+        }
+    }
+
+    /** Where the probe cannot open a file with direct I/O, the target writes through the page cache. */
+    @Test
+    void aFolderWhereTheDirectIoProbeFailsIsWrittenThroughThePageCache() {
+        assertThat(FolderTarget.directIoAlignment(tmp.resolve("no-such-folder"))).isZero();
     }
 
     private static final class InputStreamOf {
