@@ -179,7 +179,11 @@ public class RelayConfiguration implements CamelConfiguration {
 
         SourceAuth auth = new SourceAuth(sources, http, clock);
         registry.bind("sourceAuth", auth);
-        SourceFiles files = new SourceFiles(http, props.getDuration("relay.http.read-timeout", Duration.ofMinutes(5)),
+        SourceDownloads downloads = sourceDownloads(context, sources, props.getInt("relay.download.parallel", 8));
+        // connections for every download at once, whichever hosts they share, and a few for manifest pages
+        SourceFiles files = new SourceFiles(SourceFiles.client(tls.sslContext(), !tls.insecure(),
+                props.getDuration("relay.http.connect-timeout", Duration.ofSeconds(10)),
+                props.getDuration("relay.http.read-timeout", Duration.ofMinutes(5)), downloads.atMost() + 8),
                 props.getLong("relay.download.max-inflate-ratio", 200));
         VendorRequestIds requestIds = VendorRequestIds.parse(props.get("relay.http.request-id-headers", null));
         files.requestIds(requestIds);
@@ -191,7 +195,7 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,
                 org.healthexport.relay.deliver.LineLengths.Limit.from(props),
                 context.getExecutorServiceManager().newCachedThreadPool(this, "sha256")));
-        registry.bind("sourceDownloads", sourceDownloads(context, sources, props.getInt("relay.download.parallel", 8)));
+        registry.bind("sourceDownloads", downloads);
 
         Map<String, JobAdopter> adopters = new HashMap<>();
         KindContext kindContext = new KindContext(context, props, sources, store, jobs, auth, files, http, clock,
@@ -224,6 +228,11 @@ public class RelayConfiguration implements CamelConfiguration {
                     LOG.info("Released {} job lease(s) held by {}", released, owner);
                 }
                 dataSource.close();
+                try {
+                    files.close();
+                } catch (java.io.IOException e) {
+                    LOG.debug("Closing the file downloads' connections: {}", e.getMessage());
+                }
             }
         }, true, false);
     }

@@ -64,6 +64,11 @@ public class SourceDownloads extends AbstractExecutorService {
         return sources.contains(sourceId) ? parallelOf(sources.get(sourceId)) : defaultParallel;
     }
 
+    /** The most files this relay fetches at once, all sources together (each source's pool full). */
+    public int atMost() {
+        return Math.max(defaultParallel, sources.all().stream().mapToInt(this::parallelOf).sum());
+    }
+
     private int parallelOf(SourceConfig source) {
         int n = source.intProperty("parallel-downloads", defaultParallel);
         if (n < 1) {

@@ -13,7 +13,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -26,18 +25,60 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SourceFilesTest {
     HttpServer server;
     final List<String> authorizations = new CopyOnWriteArrayList<>();
-    final SourceFiles files = new SourceFiles(HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build(),
-            Duration.ofSeconds(10), 100);
+    final SourceFiles files = new SourceFiles(SourceFiles.client(defaultTls(), true, Duration.ofSeconds(10),
+            Duration.ofSeconds(10), 4), 100);
     static final byte[] INVALID_UTF8 = {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, (byte) 0xFF, '"', '}', '\n'};
+
+    static javax.net.ssl.SSLContext defaultTls() {
+        try {
+            return javax.net.ssl.SSLContext.getDefault();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    final List<Integer> clientPorts = new CopyOnWriteArrayList<>();
+    final java.util.concurrent.CompletableFuture<String> largeSent = new java.util.concurrent.CompletableFuture<>();
+    final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.ExecutorService handlers = java.util.concurrent.Executors.newCachedThreadPool();
 
     @BeforeEach
     void start() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 10);
+        server.setExecutor(handlers);
         server.createContext("/", ex -> {
             authorizations.add(ex.getRequestURI().getPath() + " " + ex.getRequestHeaders().getFirst("Authorization"));
+            clientPorts.add(ex.getRemoteAddress().getPort());
             String path = ex.getRequestURI().getPath();
             byte[] body = INVALID_UTF8;
             switch (path) {
+                case "/fhir/large.ndjson" -> { // 1 GiB, and whether all of it left the server
+                    byte[] chunk = new byte[64 * 1024];
+                    java.util.Arrays.fill(chunk, (byte) 'x');
+                    ex.sendResponseHeaders(200, 1L << 30);
+                    try (OutputStream out = ex.getResponseBody()) {
+                        for (int i = 0; i < (1 << 30) / chunk.length; i++) {
+                            out.write(chunk);
+                        }
+                        largeSent.complete("all of it");
+                    } catch (IOException e) {
+                        largeSent.complete("cut: " + e.getMessage());
+                    }
+                    return;
+                }
+                case "/fhir/stalls.ndjson" -> { // headers and 10 bytes of 1,000, then silence
+                    ex.sendResponseHeaders(200, 1000);
+                    OutputStream out = ex.getResponseBody();
+                    out.write(new byte[10]);
+                    out.flush();
+                    try {
+                        stopped.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    ex.close();
+                    return;
+                }
                 case "/fhir/raw.ndjson" -> {
                 }
                 case "/fhir/zipped.ndjson" -> {
@@ -81,7 +122,9 @@ class SourceFilesTest {
 
     @AfterEach
     void stop() {
+        stopped.countDown();
         server.stop(0);
+        handlers.shutdownNow();
     }
 
     static byte[] gzip(byte[] data) throws IOException {
@@ -142,5 +185,38 @@ class SourceFilesTest {
         assertThatThrownBy(() -> files.open(source(), URI.create("http://127.0.0.1:1/fhir/raw.ndjson"), true,
                 AccessTokens.fixed("tok-123"), "application/fhir+ndjson")).isInstanceOf(UrlPolicy.RefusedUrlException.class);
         assertThat(authorizations).isEmpty();
+    }
+
+    @Test
+    void filesReadToTheirEndShareOneConnection() throws IOException {
+        fetch("/fhir/raw.ndjson", false);
+        fetch("/fhir/zipped.ndjson", false);
+        fetch("/fhir/raw.ndjson", false);
+        assertThat(clientPorts).hasSize(3);
+        assertThat(java.util.Set.copyOf(clientPorts)).hasSize(1);
+    }
+
+    /** A refused line or a failed target closes the file early: its connection is cut, the rest is not read. */
+    @Test
+    void aFileClosedBeforeItsEndIsNotReadToItsEnd() throws Exception {
+        try (SourceFiles.Download in = files.open(source(), url("/fhir/large.ndjson"), false, AccessTokens.NONE,
+                "application/fhir+ndjson")) {
+            assertThat(in.length()).isEqualTo(1L << 30);
+            assertThat(in.readNBytes(1024)).hasSize(1024);
+        }
+        assertThat(largeSent.get(30, java.util.concurrent.TimeUnit.SECONDS)).startsWith("cut");
+    }
+
+    /** The read timeout also bounds a silence within a body, not only the wait for the answer. */
+    @Test
+    void aBodyThatFallsSilentFailsAtTheReadTimeout() {
+        SourceFiles quick = new SourceFiles(SourceFiles.client(defaultTls(), true, Duration.ofSeconds(10),
+                Duration.ofMillis(500), 4), 100);
+        assertThatThrownBy(() -> {
+            try (InputStream in = quick.open(source(), url("/fhir/stalls.ndjson"), false, AccessTokens.NONE,
+                    "application/fhir+ndjson")) {
+                in.readAllBytes();
+            }
+        }).isInstanceOf(java.net.SocketTimeoutException.class);
     }
 }

@@ -14,7 +14,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -91,7 +90,7 @@ class BulkManifestTest {
     }
 
     @Test
-    void aNextManifestPageBeyondTheLimitIsRefused() throws IOException {
+    void aNextManifestPageBeyondTheLimitIsRefused() throws Exception {
         // the status body came through the route's boundedAnswer step; a next page is fetched here, so bounded here
         byte[] page = ("{\"output\":[" + "{\"type\":\"P\",\"url\":\"https://x/1\"},".repeat(400) + "{}]}")
                 .getBytes(StandardCharsets.UTF_8);
@@ -110,7 +109,8 @@ class BulkManifestTest {
             auth.register("s", AccessTokens.NONE);
             // jobs is null: a page read past the limit would fail with another error than the one asserted
             FhirBulkStatus limited = new FhirBulkStatus(sources, null,
-                    new SourceFiles(HttpClient.newHttpClient(), Duration.ofSeconds(10), 100), auth, 10_000);
+                    new SourceFiles(SourceFiles.client(javax.net.ssl.SSLContext.getDefault(), true, Duration.ofSeconds(10),
+                            Duration.ofSeconds(10), 4), 100), auth, 10_000);
             BulkManifest first = parse("{\"output\":[],\"link\":[{\"relation\":\"next\",\"url\":\""
                     + base + "/manifest-2.json\"}]}");
             assertThatThrownBy(() -> limited.complete(job(base + "/jobs/1"), first, null))
