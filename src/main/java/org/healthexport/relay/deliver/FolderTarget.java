@@ -37,7 +37,7 @@ public class FolderTarget implements DeliveryTarget {
     static final long SYNC_BYTES = 64L * 1024 * 1024;
     private final Path root;
     private final long syncBytes;
-    /** Aligned write buffers for direct I/O; null when the folder's file system has none. */
+    /** Aligned pairs of write buffers for direct I/O; null when the folder's file system has none. */
     private final PartBuffers directBuffers;
     private final int alignment;
 
@@ -49,7 +49,7 @@ public class FolderTarget implements DeliveryTarget {
         this.root = Files.createDirectories(root).toAbsolutePath().normalize();
         this.syncBytes = syncBytes;
         this.alignment = directIo ? directIoAlignment(this.root) : 0;
-        this.directBuffers = alignment > 0 ? new PartBuffers(DIRECT_BUFFERS, DIRECT_WRITE_BYTES, alignment) : null;
+        this.directBuffers = alignment > 0 ? new PartBuffers(DIRECT_BUFFERS, 2 * DIRECT_WRITE_BYTES, alignment) : null;
     }
 
     /**
@@ -171,31 +171,62 @@ public class FolderTarget implements DeliveryTarget {
     }
 
     /**
-     * Copies with direct I/O: whole aligned blocks of up to {@value #DIRECT_WRITE_BYTES} bytes from an aligned
-     * buffer; the last block is padded with zeros to the alignment, then the file is cut to its true length.
+     * Copies with direct I/O: whole aligned blocks of {@value #DIRECT_WRITE_BYTES} bytes, written on another
+     * thread from one half of a buffer pair while the download fills the other half (a direct write returns only
+     * once the device has the bytes, so in line it would stall the download for as long). The last block is
+     * padded with zeros to the alignment, then the file is cut back to its true length. A file that fits in one
+     * block is written on the caller's thread, with no writer made for it.
      */
     private void copyDirect(InputStream content, FileChannel channel) throws IOException {
-        byte[] bytes = new byte[WRITE_BYTES]; // DIRECT_WRITE_BYTES is a multiple: a read always fits in the buffer
-        ByteBuffer buffer = directBuffers.take();
+        byte[] bytes = new byte[WRITE_BYTES]; // DIRECT_WRITE_BYTES is a multiple: a read always fits in a half
+        ByteBuffer pair = directBuffers.take(); // both halves at once: no two copies each wait for a second buffer
+        ByteBuffer filling = pair.duplicate().limit(DIRECT_WRITE_BYTES).slice();
+        ByteBuffer other = pair.duplicate().position(DIRECT_WRITE_BYTES).slice();
+        ExecutorService writer = null; // made for the first whole block, ended with the copy
+        Future<?> written = CompletableFuture.completedFuture(null);
         try {
             long length = 0;
             for (int n = content.readNBytes(bytes, 0, bytes.length); n > 0; n = content.readNBytes(bytes, 0, bytes.length)) {
-                buffer.put(bytes, 0, n);
+                filling.put(bytes, 0, n);
                 length += n;
-                if (!buffer.hasRemaining()) {
-                    writeWhole(channel, buffer.flip());
-                    buffer.clear();
+                if (!filling.hasRemaining()) {
+                    await(written);
+                    if (writer == null) {
+                        writer = Executors.newSingleThreadExecutor(r -> new Thread(r, "folder-write"));
+                    }
+                    ByteBuffer full = filling.flip();
+                    written = writer.submit(() -> {
+                        writeWhole(channel, full);
+                        return null;
+                    });
+                    filling = other.clear();
+                    other = full;
                 }
             }
-            int tail = buffer.position();
+            await(written);
+            int tail = filling.position();
             if (tail > 0) {
                 int padded = (tail + alignment - 1) / alignment * alignment;
-                buffer.put(new byte[padded - tail]);
-                writeWhole(channel, buffer.flip());
+                filling.put(new byte[padded - tail]);
+                writeWhole(channel, filling.flip());
                 channel.truncate(length);
             }
+        } catch (IOException | RuntimeException e) {
+            try {
+                await(written); // the file is deleted anyway; the copy's own failure is the one to tell
+            } catch (IOException writeFailure) {
+                e.addSuppressed(writeFailure);
+            }
+            throw e;
         } finally {
-            directBuffers.release(buffer);
+            if (writer != null) {
+                writer.shutdown();
+            }
+            if (written.isDone()) {
+                directBuffers.release(pair);
+            } else {
+                directBuffers.discard(); // interrupted while a write still reads the pair: never handed to another copy
+            }
         }
     }
 

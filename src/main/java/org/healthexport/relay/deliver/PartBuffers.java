@@ -58,6 +58,12 @@ final class PartBuffers {
         return allocated.get();
     }
 
+    /** Gives up a taken buffer that cannot be reused (another thread may still read it): a new one replaces it. */
+    void discard() {
+        allocated.decrementAndGet();
+        permits.release();
+    }
+
     void release(ByteBuffer buffer) {
         if (buffer != null) {
             free.offer(buffer);
