@@ -5,6 +5,7 @@ import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.job.ExportJob;
+import org.slf4j.MDC;
 
 import java.util.List;
 import java.util.Map;
@@ -99,12 +100,18 @@ public class SourceDownloads extends AbstractExecutorService {
                     + " right before the split whose executorService is sourceDownloads");
         }
         String owner = source;
+        // the job's log context (jobId, jobSource, ...) goes with its files: Camel's own MDC propagation is off
+        // (camel.main.use-mdc-logging, application.properties), a copy per file costs nothing beside a download
+        Map<String, String> jobContext = MDC.getCopyOfContextMap();
         poolOf(owner).execute(() -> {
             String outer = RUNNING.get(); // set when a pool ran this task on its caller's thread
+            Map<String, String> outerContext = MDC.getCopyOfContextMap();
             RUNNING.set(owner);
+            setContext(jobContext);
             try {
                 task.run();
             } finally {
+                setContext(outerContext);
                 if (outer == null) {
                     RUNNING.remove();
                 } else {
@@ -112,6 +119,14 @@ public class SourceDownloads extends AbstractExecutorService {
                 }
             }
         });
+    }
+
+    private static void setContext(Map<String, String> context) {
+        if (context == null) {
+            MDC.clear();
+        } else {
+            MDC.setContextMap(context);
+        }
     }
 
     private ExecutorService poolOf(String sourceId) {

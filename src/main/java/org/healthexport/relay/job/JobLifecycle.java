@@ -109,7 +109,7 @@ public class JobLifecycle {
 
     /**
      * Work route, first step: the job's id, source, kind and vendor request id go into the logging context, so
-     * every log line about this job carries them (camel.main.use-mdc-logging carries them across threads).
+     * every log line about this job carries them (SourceDownloads carries them to the threads of its files).
      */
     public void logContext(@ExchangeProperty("job") ExportJob job) {
         org.slf4j.MDC.put("jobId", job.id());

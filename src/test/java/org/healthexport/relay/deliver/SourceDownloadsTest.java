@@ -155,6 +155,28 @@ class SourceDownloadsTest {
         assertThat(a.max).hasValue(2);
     }
 
+    /** A job's log context goes with each of its files to the download thread, and leaves with it. */
+    @Test
+    void aDownloadRunsInItsJobsLogContext() throws Exception {
+        SourceDownloads downloads = downloads(Map.of("relay.sources.a.parallel-downloads", "1"));
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        routeThreads.submit(() -> {
+            org.slf4j.MDC.put("jobId", "j7");
+            try {
+                downloads.forJob(job("j7", "a"));
+                downloads.submit(() -> seen.add(org.slf4j.MDC.get("jobId"))).get(10, TimeUnit.SECONDS);
+            } finally {
+                org.slf4j.MDC.remove("jobId");
+            }
+            return null;
+        }).get(20, TimeUnit.SECONDS);
+        // the same pool thread, a task of no job: nothing of j7 is left on it
+        downloads.forJob(job("j8", "a"));
+        downloads.submit(() -> seen.add(String.valueOf(org.slf4j.MDC.get("jobId")))).get(10, TimeUnit.SECONDS);
+
+        assertThat(seen).containsExactly("j7", "null");
+    }
+
     @Test
     void aSubmissionOutsideAJobsSplitFailsInsteadOfPickingAPool() {
         SourceDownloads downloads = downloads(Map.of());

@@ -48,10 +48,27 @@ class FhirBulkRouteTest {
         FhirBulkSandbox sandbox = context.getRegistry().lookupByNameAndType("fhirBulkSandbox", FhirBulkSandbox.class);
         JobStore store = context.getRegistry().lookupByNameAndType("jobStore", JobStore.class);
 
-        ExportJob job = producer.requestBody("direct:kickoff-source", "bulk", ExportJob.class);
-        assertThat(job.state()).isEqualTo(JobState.SUBMITTED);
-
-        await().atMost(Duration.ofSeconds(30)).until(() -> store.get(job.id()).state() == JobState.DELIVERED);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.addAppender(logs);
+        ExportJob job;
+        try {
+            job = producer.requestBody("direct:kickoff-source", "bulk", ExportJob.class);
+            assertThat(job.state()).isEqualTo(JobState.SUBMITTED);
+            await().atMost(Duration.ofSeconds(30)).until(() -> store.get(job.id()).state() == JobState.DELIVERED);
+        } finally {
+            root.detachAppender(logs);
+        }
+        // every line about the job carries its keys for JSON logs, on the worker and on the download threads alike
+        List<ch.qos.logback.classic.spi.ILoggingEvent> jobLines = logs.list.stream()
+                .filter(e -> e.getFormattedMessage().startsWith("Job " + job.id() + ":")).toList();
+        assertThat(jobLines).extracting(e -> e.getMDCPropertyMap().get("jobId")).containsOnly(job.id());
+        assertThat(jobLines).extracting(e -> e.getMDCPropertyMap().get("jobSource")).containsOnly("bulk");
+        assertThat(jobLines).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getThreadName)
+                .anyMatch(t -> t.contains("downloads-bulk"));
 
         Path folder = Path.of("target/test-outbox/fhir-bulk-route/bulk", job.id());
         JsonNode receipt = new ObjectMapper().readTree(folder.resolve("receipt.json").toFile());
