@@ -26,8 +26,8 @@ import java.util.concurrent.Future;
  * Where the folder's file system allows it, files are written with direct I/O ({@code O_DIRECT}): the relay
  * never reads what it delivers, and each file is synced before its rename anyway, so the page cache would only
  * cost a second copy of every byte and the memory to hold it (on a 1 GiB file, most of the delivery's kernel
- * time, see docs/benchmarks.md). Elsewhere (tmpfs, some FUSE and network file systems) files are written
- * through the page cache and synced in stretches.
+ * time, see docs/benchmarks.md). Elsewhere (tmpfs before Linux 6.6, some FUSE and network file systems) files
+ * are written through the page cache and synced in stretches.
  */
 public class FolderTarget implements DeliveryTarget {
     private static final Logger LOG = LoggerFactory.getLogger(FolderTarget.class);
@@ -156,11 +156,7 @@ public class FolderTarget implements DeliveryTarget {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            try {
-                await(sync); // the file is deleted anyway; the copy's own failure is the one to tell
-            } catch (IOException syncFailure) {
-                e.addSuppressed(syncFailure);
-            }
+            settle(sync, e);
             throw e;
         } finally {
             if (syncer != null) {
@@ -212,11 +208,7 @@ public class FolderTarget implements DeliveryTarget {
                 channel.truncate(length);
             }
         } catch (IOException | RuntimeException e) {
-            try {
-                await(written); // the file is deleted anyway; the copy's own failure is the one to tell
-            } catch (IOException writeFailure) {
-                e.addSuppressed(writeFailure);
-            }
+            settle(written, e);
             throw e;
         } finally {
             if (writer != null) {
@@ -233,6 +225,18 @@ public class FolderTarget implements DeliveryTarget {
     private static void writeWhole(FileChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
+        }
+    }
+
+    /**
+     * Lets a sync or write still running on the file end before the copy's failure is told: the file is deleted
+     * anyway, and the copy's own failure is the one to tell (the other's is added to it).
+     */
+    private static void settle(Future<?> pending, Exception failure) {
+        try {
+            await(pending);
+        } catch (IOException e) {
+            failure.addSuppressed(e);
         }
     }
 

@@ -127,6 +127,15 @@ public class SourceFiles implements AutoCloseable {
             answer.discard();
             throw new FileUnavailableException("GET " + safe(current) + " answered " + code, code, requestId);
         }
+        try {
+            return download(answer, accept, url);
+        } catch (IOException | RuntimeException e) {
+            answer.discard(); // a leased connection not handed back would be lost to the pool for good
+            throw e;
+        }
+    }
+
+    private Download download(Answer answer, String accept, URI url) throws IOException {
         InputStream body = answer.body();
         String encoding = answer.header("Content-Encoding");
         boolean gzip = encoding != null && encoding.toLowerCase(Locale.ROOT).contains("gzip");

@@ -85,6 +85,9 @@ class SourceFilesTest {
                     body = gzip(INVALID_UTF8);
                     ex.getResponseHeaders().set("Content-Encoding", "gzip");
                 }
+                case "/fhir/not-gzip.ndjson" -> { // says gzip, is not
+                    ex.getResponseHeaders().set("Content-Encoding", "gzip");
+                }
                 case "/fhir/bomb.ndjson" -> {
                     body = gzip(new byte[64 * 1024 * 1024]);
                     ex.getResponseHeaders().set("Content-Encoding", "gzip");
@@ -218,5 +221,16 @@ class SourceFilesTest {
                 in.readAllBytes();
             }
         }).isInstanceOf(java.net.SocketTimeoutException.class);
+    }
+
+    /** A body that fails as it is opened (gzip that is not) gives its connection up: the pool of 4 never runs dry. */
+    @Test
+    void filesThatFailAsTheyOpenLeaveThePoolWhole() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            for (int i = 0; i < 10; i++) {
+                assertThatThrownBy(() -> fetch("/fhir/not-gzip.ndjson", false)).isInstanceOf(java.util.zip.ZipException.class);
+            }
+            assertThat(fetch("/fhir/raw.ndjson", false)).isEqualTo(INVALID_UTF8);
+        });
     }
 }
