@@ -10,7 +10,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 /**
- * The job store's schema: brought up to date by Flyway ({@code src/main/resources/db/migration}), and whether
+ * The job store's schema: brought up to date by Flyway ({@code src/main/resources/db/migration}, then what only one
+ * database needs in {@code db/h2} or {@code db/postgresql}), and whether
  * the database is PostgreSQL. At startup the migration runs on a thread of its own, beside Camel's route
  * building (about a sixth of the start on the main thread otherwise); {@link JobStore} waits for it before its
  * first statement, and the relay waits for it before any route starts, so nothing reads an unmigrated store
@@ -45,8 +46,12 @@ public final class StoreSchema {
 
     /** Migrates now, on this thread; true for PostgreSQL. */
     public static boolean migrate(DataSource dataSource) {
-        Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
-        return isPostgres(dataSource);
+        boolean postgres = isPostgres(dataSource);
+        // the migrations of every database, then those of this one only (version numbers are shared)
+        Flyway.configure().dataSource(dataSource)
+                .locations("classpath:db/migration", postgres ? "classpath:db/postgresql" : "classpath:db/h2")
+                .load().migrate();
+        return postgres;
     }
 
     /**

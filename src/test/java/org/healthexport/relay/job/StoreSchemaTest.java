@@ -98,4 +98,31 @@ class StoreSchemaTest {
                     }
                 });
     }
+
+    /**
+     * Each database gets its own migrations besides the common ones: H2 drops the next-poll index its claim never
+     * reads (and every poll updated), PostgreSQL keeps it for its claim's ordered walk.
+     */
+    @Test
+    void eachDatabaseHasTheIndexesItsClaimReads() throws Exception {
+        try (HikariDataSource h2 = TestDatabases.migrated(TestDatabases.newH2Url());
+             HikariDataSource postgres = TestDatabases.migrated(TestDatabases.newPostgresSchema())) {
+            assertThat(indexes(h2)).contains("export_job_state_due").doesNotContain("export_job_due");
+            assertThat(indexes(postgres)).contains("export_job_state_due", "export_job_due");
+        }
+    }
+
+    private static java.util.List<String> indexes(DataSource ds) throws java.sql.SQLException {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        try (java.sql.Connection c = ds.getConnection();
+             java.sql.ResultSet rs = c.getMetaData().getIndexInfo(null, c.getSchema(),
+                     c.getMetaData().storesUpperCaseIdentifiers() ? "EXPORT_JOB" : "export_job", false, false)) {
+            while (rs.next()) {
+                if (rs.getString("INDEX_NAME") != null) {
+                    names.add(rs.getString("INDEX_NAME").toLowerCase(java.util.Locale.ROOT));
+                }
+            }
+        }
+        return names;
+    }
 }

@@ -2,7 +2,6 @@ package org.healthexport.relay.job;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import org.flywaydb.core.Flyway;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -42,7 +41,7 @@ public final class TestDatabases {
         config.setJdbcUrl(url);
         config.setMaximumPoolSize(8);
         HikariDataSource ds = new HikariDataSource(config);
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        StoreSchema.migrate(ds);
         return ds;
     }
 }

@@ -1,7 +1,6 @@
 package org.healthexport.relay.source.ehealth;
 
 import org.apache.camel.impl.DefaultCamelContext;
-import org.flywaydb.core.Flyway;
 import org.h2.jdbcx.JdbcDataSource;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
@@ -11,6 +10,7 @@ import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobEvents;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.job.StoreSchema;
 import org.healthexport.relay.notify.Notifier;
 
 import java.io.IOException;
@@ -45,7 +45,7 @@ final class EhealthFixture {
         sources = new Sources(props.sourceIds().stream().map(id -> new SourceConfig(id, props)).toList());
         JdbcDataSource ds = new JdbcDataSource();
         ds.setURL("jdbc:h2:mem:ehealth-unit-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        StoreSchema.migrate(ds);
         store = new JobStore(ds, Clock.systemUTC());
         root = Files.createTempDirectory("ehealth-unit");
         target = new FolderTarget(root);
