@@ -99,18 +99,18 @@ public class FolderTarget implements DeliveryTarget {
         // One temporary name per key: a delivery repeated after a crash truncates the half-written copy it left.
         Path temp = target.resolveSibling("." + target.getFileName() + ".part");
         try {
-            if (directBuffers != null) {
-                try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-                        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)) {
+            boolean direct = directBuffers != null;
+            try (FileChannel channel = direct
+                    ? FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                            StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)
+                    : FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                            StandardOpenOption.WRITE)) {
+                if (direct) {
                     copyDirect(content, channel);
-                    channel.force(true);
-                }
-            } else {
-                try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-                        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                } else {
                     copy(content, channel);
-                    channel.force(true);
                 }
+                channel.force(true);
             }
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -138,10 +138,7 @@ public class FolderTarget implements DeliveryTarget {
         try {
             for (int n = content.readNBytes(buffer, 0, WRITE_BYTES); n > 0;
                  n = content.readNBytes(buffer, 0, WRITE_BYTES)) {
-                wrapped.clear().limit(n);
-                while (wrapped.hasRemaining()) {
-                    channel.write(wrapped);
-                }
+                writeWhole(channel, wrapped.clear().limit(n));
                 unsynced += n;
                 if (unsynced >= syncBytes && sync.isDone()) {
                     await(sync);

@@ -127,9 +127,9 @@ class FolderTargetTest {
         }
     }
 
-    /** Where the probe cannot open a file with direct I/O, the target writes through the page cache. */
+    /** Where the probe cannot write its block, the folder counts as one without direct I/O (alignment 0). */
     @Test
-    void aFolderWhereTheDirectIoProbeFailsIsWrittenThroughThePageCache() {
+    void aFolderWhereTheDirectIoProbeCannotWriteHasNoDirectIo() {
         assertThat(FolderTarget.directIoAlignment(tmp.resolve("no-such-folder"))).isZero();
     }
 
