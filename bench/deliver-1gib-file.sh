@@ -31,6 +31,7 @@ start_relay "$RUN/relay" "$PORT" "$XMX" \
   -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
   '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
   -Drelay.poll.initial-wait=0s ${RELAY_OPTS:-}
+[ -n "${BENCH_THREADS:-}" ] && { threads_cpu "$RELAY_PID" > "$RUN/threads.before"; SANDBOX_TICKS=$(cpu_of "$SANDBOX_PID"); }
 curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
 deadline=$((SECONDS + ${BENCH_TIMEOUT:-600}))
 DELIVERED=
@@ -48,12 +49,14 @@ RELAY_BYTES=$(stat -c %s "$DELIVERED")
 sleep 1
 PEAK=$(peak_heap_mib "$RUN/relay/gc.log")
 RSS=$(rss_mib "$RELAY_PID")
-if [ -n "${BENCH_THREADS:-}" ]; then # CPU seconds of the relay's busiest threads since it started
-  for t in /proc/"$RELAY_PID"/task/*; do
-    echo "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13, $12, $13}') $(tr ' ' '_' < "$t/comm")"
-  done 2>/dev/null | sort -rn | head -8 | awk -v hz="$(getconf CLK_TCK)" \
-      '{printf "  relay thread %-28s %5.1f s CPU (user %.1f, kernel %.1f)\n", $4, $1 / hz, $2 / hz, $3 / hz}'
-  echo "  sandbox JVM total            $(awk -v hz="$(getconf CLK_TCK)" '{printf "%5.1f", ($14 + $15) / hz}' /proc/"$SANDBOX_PID"/stat) s CPU"
+if [ -n "${BENCH_THREADS:-}" ]; then # CPU seconds of the relay's busiest threads from the request to the end
+  threads_cpu "$RELAY_PID" > "$RUN/threads.after"
+  awk -v hz="$(getconf CLK_TCK)" 'NR==FNR {u[$1]=$2; s[$1]=$3; next}
+      {du=$2-u[$1]; ds=$3-s[$1]; if (du+ds>0) printf "%.2f %.2f %.2f %s\n", (du+ds)/hz, du/hz, ds/hz, $4}' \
+      "$RUN/threads.before" "$RUN/threads.after" | sort -rn | head -10 \
+    | awk '{printf "  relay thread %-28s %5.2f s CPU (user %.2f, kernel %.2f)\n", $4, $1, $2, $3}'
+  awk -v a="$SANDBOX_TICKS" -v b="$(cpu_of "$SANDBOX_PID")" -v hz="$(getconf CLK_TCK)" \
+      'BEGIN {printf "  sandbox JVM                  %5.2f s CPU\n", (b - a) / hz}'
 fi
 stop_pid "$RELAY_PID"
 

@@ -41,20 +41,28 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
     public static final long MAX_SINGLE_PUT = 5L * 1024 * 1024 * 1024;
     private static final Set<String> SSE = Set.of("AES256", "aws:kms", "aws:kms:dsse");
 
-    /** {@code relay.target.s3.sign-payload}: whether SigV4 covers the body, not only the request's headers. */
+    /**
+     * {@code relay.target.s3.sign-payload}: whether SigV4 covers the body, not only the request's headers. Unset,
+     * {@link #NEVER} while the store checks every body's SHA-256 ({@code checksum=sha256}), else {@link #AUTO}.
+     */
     public enum SignPayload {
         /** The SDK's choice: signed over plain HTTP, unsigned over HTTPS (as on AWS). */
         AUTO,
         /** Unsigned over plain HTTP too: one SHA-256 pass fewer; the trailing checksum still guards the bytes. */
-        NEVER
+        NEVER;
+
+        /** What an unset {@code sign-payload} means: a body goes unsigned only where the store checks its SHA-256. */
+        static SignPayload byDefault(boolean sha256) {
+            return sha256 ? NEVER : AUTO;
+        }
     }
 
-    /** With the SDK's choice of payload signing ({@link SignPayload#AUTO}). */
+    /** With the default payload signing ({@link SignPayload#byDefault}). */
     public S3Settings(String bucket, String region, URI endpoint, boolean pathStyle, String accessKey,
                       String secretKey, String prefix, String sse, String kmsKeyId, String storageClass,
                       int partSize, int partBuffers, boolean sha256, long singlePutMax) {
         this(bucket, region, endpoint, pathStyle, accessKey, secretKey, prefix, sse, kmsKeyId, storageClass,
-                partSize, partBuffers, sha256, singlePutMax, SignPayload.AUTO);
+                partSize, partBuffers, sha256, singlePutMax, null);
     }
 
     public S3Settings {
@@ -82,7 +90,7 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
                     + singlePutMax + " bytes");
         }
         if (signPayload == null) {
-            signPayload = SignPayload.AUTO;
+            signPayload = SignPayload.byDefault(sha256);
         }
         prefix = normalisePrefix(prefix);
     }
@@ -92,7 +100,8 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
         if (!List.of("sha256", "none").contains(checksum)) {
             throw new ConfigurationException("relay.target.s3.checksum must be sha256 or none, not '" + checksum + "'");
         }
-        String signPayload = props.get("relay.target.s3.sign-payload", "auto").toLowerCase(Locale.ROOT);
+        String signPayload = props.get("relay.target.s3.sign-payload",
+                SignPayload.byDefault(checksum.equals("sha256")).name()).toLowerCase(Locale.ROOT);
         if (!List.of("auto", "never").contains(signPayload)) {
             throw new ConfigurationException("relay.target.s3.sign-payload must be auto or never, not '"
                     + signPayload + "'");

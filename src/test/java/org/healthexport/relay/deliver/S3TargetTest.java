@@ -298,9 +298,23 @@ class S3TargetTest {
                 .isEqualTo(SandboxData.bigNdjson(6L * MIB).readAllBytes().length);
     }
 
+    /** By default a body the store checks by its SHA-256 goes unsigned, one without a checksum is signed. */
     @Test
-    void overPlainHttpTheSdkSignsTheStreamedPayloadByDefault() throws Exception {
-        S3Target target = target(settings(null, null, true));
+    void overPlainHttpOnlyABodyWithoutItsChecksumIsSignedByDefault() throws Exception {
+        long size = SandboxData.bigNdjson(6L * MIB).readAllBytes().length;
+
+        target(settings(null, null, true)).put("k/checked.ndjson", SandboxData.bigNdjson(size), size,
+                "application/fhir+ndjson");
+        target(settings(null, null, false)).put("k/signed.ndjson", SandboxData.bigNdjson(size), size,
+                "application/fhir+ndjson");
+
+        assertThat(requests).extracting(S3TargetTest::contentSha256)
+                .containsExactly("STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+    }
+
+    @Test
+    void signPayloadAutoLetsTheSdkSignTheStreamedPayloadOverPlainHttp() throws Exception {
+        S3Target target = target(settings(true, S3Settings.SignPayload.AUTO));
         long size = SandboxData.bigNdjson(6L * MIB).readAllBytes().length;
 
         target.put("k/signed.ndjson", SandboxData.bigNdjson(size), size, "application/fhir+ndjson");
