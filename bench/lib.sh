@@ -106,7 +106,10 @@ deliveries_above() { [ "$(grep -c "of source bench delivered" "$1" || true)" -gt
 threads_cpu() {
   for t in /proc/"$1"/task/*; do
     # fields after the ")" that closes the thread name (names have spaces): utime, stime are the 12th and 13th
-    [ -r "$t/stat" ] && echo "$(basename "$t") $(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}') $(tr ' ' '_' < "$t/comm")"
+    # a thread may end while this runs: it is left out, and the function still succeeds (callers run set -e)
+    if [ -r "$t/stat" ]; then
+      echo "$(basename "$t") $(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}') $(tr ' ' '_' < "$t/comm")"
+    fi
   done 2>/dev/null
 }
 

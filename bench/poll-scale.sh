@@ -4,6 +4,7 @@
 # sandbox sees it: previous answer + 1 s to this poll), CPU and heap of the relay.
 # Usage: bench/poll-scale.sh [jobs]   env: STORE=h2|pg (pg: PG_URL, default 127.0.0.1:5432/test as postgres,
 #        fresh schema), WARMUP=20 MEASURE=30 seconds, RELAY_XMX=256m, RELAY_OPTS="-Dkey=value ..."
+#        BENCH_THREADS=1: the relay's busiest threads in the measured window (CPU ticks, on stderr)
 #        SIMULATOR=nginx: the status URLs are answered by nginx (Debian's nginx or nginx-light, one worker) instead
 #          of the sandbox: a simulator that is not ours and costs far less CPU per answer, so what is measured is
 #          the relay; polls and lag are read from its access log by bench/poll-lag.py, the same measure.
@@ -66,9 +67,14 @@ start_relay "$RUN/relay" "$PORT" "${RELAY_XMX:-256m}" \
 java -cp "$TEST_CP" org.healthexport.relay.bench.AdoptJobs "$RELAY_URL" bench "$RUN/jobs.txt"
 sleep "${WARMUP:-20}"
 [ -n "${SANDBOX_BASE:-}" ] && curl -sf "${SANDBOX_BASE}/bench/reset" -o /dev/null
+[ -n "${BENCH_THREADS:-}" ] && threads_cpu "$RELAY_PID" > "$RUN/threads.before"
 CPU0=$(cpu_seconds "$RELAY_PID"); SCPU0=$(sim_cpu_seconds); T0=$(date +%s%3N)
 sleep "${MEASURE:-30}"
 CPU1=$(cpu_seconds "$RELAY_PID"); SCPU1=$(sim_cpu_seconds); T1=$(date +%s%3N)
+if [ -n "${BENCH_THREADS:-}" ]; then # the relay's busiest threads (by name) in the measured window, on stderr
+  threads_cpu "$RELAY_PID" > "$RUN/threads.after"
+  threads_cpu_between "$RUN/threads.before" "$RUN/threads.after"
+fi
 RSS=$(rss_mib "$RELAY_PID")
 HEAP=$(peak_heap_mib "$RUN/relay/gc.log")
 if [ "${SIMULATOR:-sandbox}" = nginx ]; then
