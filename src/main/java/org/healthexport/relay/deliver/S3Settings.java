@@ -141,8 +141,9 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
 
     /**
      * The client for bodies streamed straight from the source in one PutObject: they cannot be read twice, so
-     * they go aws-chunked (with the trailing SHA-256, and over plain HTTP with {@code sign-payload=auto} signed
-     * chunk by chunk as they are sent), and the SDK does not retry them (the delivery is retried as a whole).
+     * they go aws-chunked (with {@code checksum=sha256} the SHA-256 in a trailer; over plain HTTP with
+     * {@code sign-payload=auto} signed chunk by chunk as they are sent), and the SDK does not retry them (the
+     * delivery is retried as a whole).
      */
     public S3ClientBuilder streamingClientBuilder(OutboundTls tls) {
         return clientBuilder(tls, true)
