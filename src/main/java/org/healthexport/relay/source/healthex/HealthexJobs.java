@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -115,9 +116,15 @@ public class HealthexJobs implements JobAdopter {
             return sameAs(running);
         }
         // The trigger names the patient's previous job: requests that race past the check above (two replicas, two
-        // API calls at once) make the same trigger, so the store's adoption key keeps them to one job.
-        String previous = store.latestJobWith(config.id(), PATIENT_ID, patientId).map(ExportJob::id).orElse("none");
-        return newJob(source, patientId, externalId, "api:" + patientId + ":after:" + previous, null, (Boolean) skip);
+        // API calls at once) make the same trigger, so the store's adoption key keeps them to one job. A request
+        // that reads the previous job after a racing one stored its job finds that job, still active: it answers
+        // that job, rather than naming it as the previous one and making a second.
+        Optional<ExportJob> previous = store.latestJobWith(config.id(), PATIENT_ID, patientId);
+        if (previous.isPresent() && !previous.get().state().isTerminal()) {
+            return sameAs(previous.get());
+        }
+        String after = previous.map(ExportJob::id).orElse("none");
+        return newJob(source, patientId, externalId, "api:" + patientId + ":after:" + after, null, (Boolean) skip);
     }
 
     /** Route condition: the job has not sent {@code $updateData} yet (and adopted no retrieval). */
