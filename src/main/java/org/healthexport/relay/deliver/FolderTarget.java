@@ -10,9 +10,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -35,6 +37,11 @@ public class FolderTarget implements DeliveryTarget {
     static final int DIRECT_WRITE_BYTES = 1024 * 1024;
     static final int DIRECT_BUFFERS = 8;
     static final long SYNC_BYTES = 64L * 1024 * 1024;
+    /** A file written anew, through the page cache or (the probe's and direct copies' way) around it. */
+    private static final Set<OpenOption> WRITE_NEW = Set.of(StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+    private static final Set<OpenOption> WRITE_NEW_DIRECT = Set.of(StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
     private final Path root;
     private final long syncBytes;
     /** Aligned pairs of write buffers for direct I/O; null when the folder's file system has none. */
@@ -64,8 +71,7 @@ public class FolderTarget implements DeliveryTarget {
                 return 0;
             }
             ByteBuffer one = ByteBuffer.allocateDirect((int) block * 2).alignedSlice((int) block).limit((int) block);
-            try (FileChannel channel = FileChannel.open(probe, StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)) {
+            try (FileChannel channel = FileChannel.open(probe, WRITE_NEW_DIRECT)) {
                 channel.write(one);
             }
             return (int) block;
@@ -100,11 +106,7 @@ public class FolderTarget implements DeliveryTarget {
         Path temp = target.resolveSibling("." + target.getFileName() + ".part");
         try {
             boolean direct = directBuffers != null;
-            try (FileChannel channel = direct
-                    ? FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                            StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)
-                    : FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                            StandardOpenOption.WRITE)) {
+            try (FileChannel channel = FileChannel.open(temp, direct ? WRITE_NEW_DIRECT : WRITE_NEW)) {
                 if (direct) {
                     copyDirect(content, channel);
                 } else {
