@@ -3,6 +3,7 @@ package org.healthexport.relay.job;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.zaxxer.hikari.HikariDataSource;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -26,6 +27,8 @@ import java.util.UUID;
 /**
  * The jobs, their files and deliveries, in H2 or PostgreSQL. Due jobs are claimed with a lease, so relays
  * sharing one database never work on the same job at once, and a dead relay's jobs return when it lapses.
+ * The leases are kept in the job rows, except on an embedded H2 database, which no other process can open:
+ * there they are kept in this process ({@link LocalLeases}).
  */
 public class JobStore {
     private static final TypeReference<Map<String, String>> ATTRIBUTES = new TypeReference<>() { };
@@ -39,6 +42,9 @@ public class JobStore {
     private final StoreSchema schema;
     private volatile boolean postgres;
     private volatile boolean schemaReady;
+    /** The leases when only this process can open the store (embedded H2); else they are kept in the rows. */
+    private final LocalLeases localLeases = new LocalLeases();
+    private volatile boolean leasesInRows = true;
 
     /** A store whose schema is already current. */
     public JobStore(DataSource dataSource, Clock clock) {
@@ -65,9 +71,23 @@ public class JobStore {
 
     private void awaitSchema() {
         if (!schemaReady) {
-            postgres = schema.await();
+            boolean pg = schema.await();
+            boolean inRows = pg || !(dataSource instanceof HikariDataSource pool)
+                    || !LocalLeases.sufficeFor(pool.getJdbcUrl());
+            postgres = pg;
+            leasesInRows = inRows;
             schemaReady = true;
         }
+    }
+
+    /**
+     * True when leases are written to the job rows, for relays sharing the database; false on embedded H2, told
+     * from the pool's JDBC URL (H2's own metadata drops the URL's settings, AUTO_SERVER among them); a store on
+     * some other data source keeps them in the rows.
+     */
+    boolean keepsLeasesInRows() {
+        awaitSchema();
+        return leasesInRows;
     }
 
     /** A pooled connection, once the schema is current. */
@@ -201,8 +221,9 @@ public class JobStore {
 
     /**
      * Claims up to {@code max} due jobs for {@code owner} until {@code lease} has passed. On PostgreSQL rows
-     * are locked with SKIP LOCKED, so concurrent claimers never wait for nor take each other's rows; on H2
-     * each row is taken by a conditional update, which is atomic per row.
+     * are locked with SKIP LOCKED, so concurrent claimers never wait for nor take each other's rows; on a shared
+     * H2 database each row is taken by a conditional update, which is atomic per row; on an embedded one the
+     * leases are taken in this process.
      */
     public List<ExportJob> claimDue(String owner, Duration lease, int max) {
         Instant now = now();
@@ -230,7 +251,10 @@ public class JobStore {
             jobs.sort((a, b) -> a.nextPollAt().compareTo(b.nextPollAt()));
             return jobs;
         }
-        List<ExportJob> candidates = dueCandidates(now, max);
+        if (!leasesInRows) {
+            return claimLocally(owner, now, until, max);
+        }
+        List<ExportJob> candidates = dueCandidates(now, max, true);
         List<ExportJob> claimed = new ArrayList<>();
         String take = "UPDATE export_job SET lease_owner = ?, lease_until = ? WHERE id = ? "
                 + "AND (lease_until IS NULL OR lease_until < ?)";
@@ -268,23 +292,45 @@ public class JobStore {
     }
 
     /**
-     * H2: the first {@code max} due, unleased jobs by next poll time, read as one ordered index range per active
+     * Embedded H2: the due jobs read as for a shared H2 store, their leases taken in this process. The jobs in
+     * flight are due too until their step's update moves them on, so as many more are read as leases are held.
+     */
+    private List<ExportJob> claimLocally(String owner, Instant now, Instant until, int max) {
+        localLeases.forgetLapsed(now);
+        List<ExportJob> claimed = new ArrayList<>();
+        for (ExportJob job : dueCandidates(now, max + localLeases.held(), false)) {
+            if (claimed.size() == max) {
+                break;
+            }
+            if (localLeases.take(job, owner, now, until)) {
+                claimed.add(job);
+            }
+        }
+        return claimed;
+    }
+
+    /**
+     * H2: the first {@code max} due jobs by next poll time (unleased ones only, with {@code leasesInRows}), read as one ordered index range per active
      * state (export_job_state_due) and merged. One query over all active states made H2 read and sort every active
      * job on every claim: with 10,000 jobs in flight that was most of the relay's CPU. The order names state
      * (one value per query) because H2 reads a range in index order only when ORDER BY starts with the index's
      * first column.
      */
-    private List<ExportJob> dueCandidates(Instant now, int max) {
+    private List<ExportJob> dueCandidates(Instant now, int max, boolean leasesInRows) {
         return again(() -> {
             List<ExportJob> due = new ArrayList<>();
             try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(
                     "SELECT * FROM export_job WHERE state = ? AND next_poll_at <= ? "
-                            + "AND (lease_until IS NULL OR lease_until < ?) ORDER BY state, next_poll_at LIMIT ?")) {
+                            + (leasesInRows ? "AND (lease_until IS NULL OR lease_until < ?) " : "")
+                            + "ORDER BY state, next_poll_at LIMIT ?")) {
                 for (JobState state : ACTIVE) {
-                    ps.setString(1, state.name());
-                    setInstant(ps, 2, now);
-                    setInstant(ps, 3, now);
-                    ps.setInt(4, max);
+                    int i = 1;
+                    ps.setString(i++, state.name());
+                    setInstant(ps, i++, now);
+                    if (leasesInRows) {
+                        setInstant(ps, i++, now);
+                    }
+                    ps.setInt(i, max);
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
                             due.add(readJob(rs));
@@ -301,17 +347,27 @@ public class JobStore {
 
     /** Extends the lease of a job still being worked on (long deliveries); false when it was lost. */
     public boolean renewLease(String jobId, String owner, Duration lease) {
+        if (!keepsLeasesInRows()) {
+            return localLeases.renew(jobId, owner, now().plus(lease));
+        }
         return again(() -> execute("UPDATE export_job SET lease_until = ? WHERE id = ? AND lease_owner = ?",
                 now().plus(lease), jobId, owner)) == 1;
     }
 
     /** Gives up the lease, e.g. at shutdown, so another relay can take the job now. */
     public void release(String jobId, String owner) {
+        if (!keepsLeasesInRows()) {
+            localLeases.release(jobId, owner);
+            return;
+        }
         again(() -> execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE id = ? "
                 + "AND lease_owner = ?", jobId, owner));
     }
 
     public int releaseAll(String owner) {
+        if (!keepsLeasesInRows()) {
+            return localLeases.releaseAllExcept(owner, List.of());
+        }
         return again(() -> execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
                 owner));
     }
@@ -322,6 +378,9 @@ public class JobStore {
      * lease) may not have landed; those jobs would otherwise wait for their lease to run out.
      */
     public int releaseAllExcept(String owner, java.util.Collection<String> working) {
+        if (!keepsLeasesInRows()) {
+            return localLeases.releaseAllExcept(owner, working);
+        }
         List<Object> args = new ArrayList<>();
         args.add(owner);
         args.addAll(working);
@@ -386,7 +445,11 @@ public class JobStore {
         if (!u.attributes.isEmpty()) {
             set(sets, args, "attributes", toJson(attributes));
         }
-        if (releaseLease) {
+        boolean inRows = keepsLeasesInRows();
+        if (owner != null && !inRows && !localLeases.allows(job.id(), owner)) {
+            return null;
+        }
+        if (releaseLease && inRows) {
             sets.add("lease_owner = NULL");
             sets.add("lease_until = NULL");
         }
@@ -400,12 +463,16 @@ public class JobStore {
         String sql = "UPDATE export_job SET " + String.join(", ", sets) + " WHERE id = ? AND updated_at = ?";
         args.add(job.id());
         args.add(job.updatedAt());
-        if (owner != null) {
+        if (owner != null && inRows) {
             sql += " AND (lease_owner = ? OR lease_owner IS NULL)";
             args.add(owner);
         }
         if (execute(sql, args.toArray()) != 1) {
             return null;
+        }
+        if (releaseLease && !inRows) {
+            // only once the update has landed: given back before, a claim could take the job on the row it had
+            localLeases.giveBack(job.id(), owner, updatedAt);
         }
         return u.applyTo(job, attributes, updatedAt);
     }
