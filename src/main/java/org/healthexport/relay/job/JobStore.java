@@ -166,6 +166,12 @@ public class JobStore {
                 sourceId);
     }
 
+    /** The newest job of a source, in any state. */
+    public Optional<ExportJob> newestJobOf(String sourceId) {
+        return queryJobs("SELECT * FROM export_job WHERE source_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+                sourceId).stream().findFirst();
+    }
+
     /**
      * The newest job of a source whose attribute {@code key} is {@code value}, in any state. Attributes are one
      * JSON column: the LIKE narrows by the value's text, the exact match is checked on the parsed attributes.

@@ -133,17 +133,31 @@ public class FhirBulkKickoff implements JobAdopter {
      */
     public ExportJob queue(@ExchangeProperty("sourceId") String sourceId, Exchange exchange) {
         for (ExportJob j : store.activeJobsOf(sourceId)) {
-            if (j.statusUrl() == null && "queued".equals(j.attribute(KICKOFF))) {
+            if (isQueued(j)) {
                 exchange.setProperty("alreadyQueued", true);
                 return j;
             }
         }
+        // The new job names the source's newest job: requests that race past the check above (two replicas, two
+        // calls at once) make the same job, which the store's adoption key keeps to one. A request that reads the
+        // newest job after a racing one stored its job finds that job still queued: it answers that job, rather
+        // than naming it and queuing a second.
+        Optional<ExportJob> newest = store.newestJobOf(sourceId);
+        if (newest.isPresent() && isQueued(newest.get())) {
+            exchange.setProperty("alreadyQueued", true);
+            return newest.get();
+        }
         SourceConfig source = sources.get(sourceId);
-        Instant now = store.now();
         NewJob job = new NewJob(sourceId, source.kind(), null, null, null,
-                Map.of(KICKOFF, "queued", "queuedAt", now + " " + java.util.UUID.randomUUID()));
-        exchange.setProperty("alreadyQueued", false);
-        return jobs.submit(job, now.plus(jobs.lease())).job();
+                Map.of(KICKOFF, "queued", "queuedAfter", newest.map(ExportJob::id).orElse("none")));
+        JobStore.Adoption queued = jobs.submit(job, store.now().plus(jobs.lease()));
+        // not created: a racing request queued it, and sends it
+        exchange.setProperty("alreadyQueued", !queued.created());
+        return queued.job();
+    }
+
+    private static boolean isQueued(ExportJob job) {
+        return !job.state().isTerminal() && job.statusUrl() == null && "queued".equals(job.attribute(KICKOFF));
     }
 
     /**
