@@ -316,11 +316,11 @@ public class JobStore {
     }
 
     /**
-     * H2: the first {@code max} due jobs by next poll time (unleased ones only, with {@code leasesInRows}), read as one ordered index range per active
-     * state (export_job_state_due) and merged. One query over all active states made H2 read and sort every active
-     * job on every claim: with 10,000 jobs in flight that was most of the relay's CPU. The order names state
-     * (one value per query) because H2 reads a range in index order only when ORDER BY starts with the index's
-     * first column.
+     * H2: the first {@code max} due jobs by next poll time (unleased ones only, with {@code leasesInRows}), read
+     * as one ordered index range per active state (export_job_state_due) and merged. One query over all active
+     * states made H2 read and sort every active job on every claim: with 10,000 jobs in flight that was most of
+     * the relay's CPU. The order names state (one value per query) because H2 reads a range in index order only
+     * when ORDER BY starts with the index's first column.
      */
     private List<ExportJob> dueCandidates(Instant now, int max, boolean leasesInRows) {
         return again(() -> {
