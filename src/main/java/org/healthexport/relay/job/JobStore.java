@@ -260,7 +260,7 @@ public class JobStore {
         if (!leasesInRows) {
             return claimLocally(owner, now, until, max);
         }
-        List<ExportJob> candidates = dueCandidates(now, max, true);
+        List<ExportJob> candidates = dueCandidates(now, max);
         List<ExportJob> claimed = new ArrayList<>();
         String take = "UPDATE export_job SET lease_owner = ?, lease_until = ? WHERE id = ? "
                 + "AND (lease_until IS NULL OR lease_until < ?)";
@@ -304,7 +304,7 @@ public class JobStore {
     private List<ExportJob> claimLocally(String owner, Instant now, Instant until, int max) {
         localLeases.forgetLapsed(now);
         List<ExportJob> claimed = new ArrayList<>();
-        for (ExportJob job : dueCandidates(now, max + localLeases.held(), false)) {
+        for (ExportJob job : dueCandidates(now, max + localLeases.held())) {
             if (claimed.size() == max) {
                 break;
             }
@@ -322,7 +322,7 @@ public class JobStore {
      * the relay's CPU. The order names state (one value per query) because H2 reads a range in index order only
      * when ORDER BY starts with the index's first column.
      */
-    private List<ExportJob> dueCandidates(Instant now, int max, boolean leasesInRows) {
+    private List<ExportJob> dueCandidates(Instant now, int max) {
         return again(() -> {
             List<ExportJob> due = new ArrayList<>();
             try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(
@@ -358,16 +358,6 @@ public class JobStore {
         }
         return again(() -> execute("UPDATE export_job SET lease_until = ? WHERE id = ? AND lease_owner = ?",
                 now().plus(lease), jobId, owner)) == 1;
-    }
-
-    /** Gives up the lease, e.g. at shutdown, so another relay can take the job now. */
-    public void release(String jobId, String owner) {
-        if (!keepsLeasesInRows()) {
-            localLeases.release(jobId, owner);
-            return;
-        }
-        again(() -> execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE id = ? "
-                + "AND lease_owner = ?", jobId, owner));
     }
 
     public int releaseAll(String owner) {
@@ -429,6 +419,10 @@ public class JobStore {
 
     /** The update, if the job is stored as {@code job} says and the lease allows it; else null. */
     private ExportJob updateIfCurrent(ExportJob job, String owner, JobUpdate u, boolean releaseLease) {
+        boolean inRows = keepsLeasesInRows();
+        if (owner != null && !inRows && !localLeases.allows(job.id(), owner)) {
+            return null;
+        }
         List<String> sets = new ArrayList<>();
         List<Object> args = new ArrayList<>();
         set(sets, args, "state", u.state == null ? null : u.state.name());
@@ -450,10 +444,6 @@ public class JobStore {
         Map<String, String> attributes = u.attributesOf(job);
         if (!u.attributes.isEmpty()) {
             set(sets, args, "attributes", toJson(attributes));
-        }
-        boolean inRows = keepsLeasesInRows();
-        if (owner != null && !inRows && !localLeases.allows(job.id(), owner)) {
-            return null;
         }
         if (releaseLease && inRows) {
             sets.add("lease_owner = NULL");

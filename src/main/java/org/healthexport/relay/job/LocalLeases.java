@@ -85,11 +85,6 @@ final class LocalLeases {
         });
     }
 
-    /** Gives the lease back without a change to the job (shutdown): any copy of the job is still current. */
-    void release(String jobId, String owner) {
-        held.computeIfPresent(jobId, (id, lease) -> lease.owner.equals(owner) ? null : lease);
-    }
-
     /** Releases every lease {@code owner} holds except those on {@code working}; answers how many. */
     int releaseAllExcept(String owner, Collection<String> working) {
         Set<String> keep = Set.copyOf(working);

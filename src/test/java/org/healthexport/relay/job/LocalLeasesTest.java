@@ -39,9 +39,9 @@ class LocalLeasesTest {
         assertThat(leases.take(a, "relay-b", now.plusSeconds(20), now.plusSeconds(40))).isFalse(); // renewed
         assertThat(leases.allows("a", "relay-b")).isFalse();
         assertThat(leases.allows("a", "relay-a")).isTrue();
-        leases.release("a", "relay-b");
+        leases.giveBack("a", "relay-b", now);
         assertThat(leases.allows("a", "relay-b")).isFalse();
-        leases.release("a", "relay-a");
+        leases.giveBack("a", "relay-a", now);
         assertThat(leases.allows("a", "relay-b")).isTrue();
         assertThat(leases.take(a, "relay-b", now, now.plusSeconds(10))).isTrue();
     }
