@@ -21,10 +21,12 @@ build() {
   cd "$ROOT"
   if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$JAR" ]; then
     echo "building..." >&2
-    mvn -B -q -o -DskipTests package >&2
+    mvn -B -q -o -DskipTests package >/dev/null 2>&1 || mvn -B -q -DskipTests package >&2
   fi
   if [ ! -s "$OUT/cp.txt" ] || [ "$ROOT/pom.xml" -nt "$OUT/cp.txt" ]; then
-    mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/cp.txt" >&2
+    # Offline first (quick); a fresh machine has not fetched the dependency plugin yet.
+    mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/cp.txt" >/dev/null 2>&1 \
+      || mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/cp.txt" >&2
   fi
   TEST_CP="$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$OUT/cp.txt")"
 }
