@@ -50,6 +50,10 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 mkdir -p "$WORK/sftp"
 if [ "${SFTP_SERVER:-mina}" = openssh ]; then
+  if [ ! -x /usr/sbin/sshd ]; then
+    echo "SFTP_SERVER=openssh needs OpenSSH's server: apt-get install -y openssh-server (.ci/run does)" >&2
+    exit 1
+  fi
   echo "== starting the SFTP server (OpenSSH $(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1), files under $WORK/sftp/data)"
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/sftp/host_ed25519"
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/sftp/client_ed25519"
