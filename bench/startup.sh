@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Time from `java -jar` to ready on /observe/health/ready, and idle RSS (after IDLE seconds, default 10).
+# Time from `java -jar` to ready on /observe/health/ready, the CPU used by then (all threads, the main thread),
+# and idle RSS (after IDLE seconds, default 10).
 # Runs RUNS times (default 3), with an empty H2 file store and no source configured (the demo, with its
 # in-process sandbox) unless RELAY_OPTS says otherwise.   Usage: bench/startup.sh
 source "$(dirname "$0")/lib.sh"
@@ -7,11 +8,22 @@ RUN=$OUT/startup
 rm -rf "$RUN"; mkdir -p "$RUN"
 build
 echo "load average before: $(loadavg)"
-printf '%-4s %10s %13s %s\n' run ready-ms idle-RSS-MiB "load average"
+# CPU seconds of the Java main thread (the task named "java" that is not the launcher's own, which only waits)
+main_thread_cpu() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    if [ "$(basename "$t")" != "$1" ] && [ "$(cat "$t/comm" 2>/dev/null)" = java ]; then
+      sed 's/.*) //' "$t/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / hz }'
+      return
+    fi
+  done
+}
+printf '%-4s %10s %13s %13s %s\n' run ready-ms CPU-s,main-s idle-RSS-MiB "load average"
 for i in $(seq 1 "${RUNS:-3}"); do
   PORT=$(free_port)
   start_relay "$RUN/r$i" "$PORT" "${RELAY_XMX:-256m}" -Drelay.demo.enabled="${DEMO:-false}" ${RELAY_OPTS:-}
+  CPU_AT_READY="$(cpu_seconds "$RELAY_PID"),$(main_thread_cpu "$RELAY_PID")" # all threads, the main thread
   sleep "${IDLE:-10}"
-  printf '%-4s %10d %13s %s\n' "$i" "$RELAY_READY_MS" "$(rss_mib "$RELAY_PID")" "$(loadavg)"
+  printf '%-4s %10d %13s %13s %s\n' "$i" "$RELAY_READY_MS" "$CPU_AT_READY" "$(rss_mib "$RELAY_PID")" "$(loadavg)"
   stop_pid "$RELAY_PID"
 done
