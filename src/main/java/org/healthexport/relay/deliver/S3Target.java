@@ -19,16 +19,19 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
 
 /**
  * Delivers into an S3 bucket (or an S3-compatible store) with the AWS SDK's multipart API, driven here part by
@@ -46,6 +49,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Nothing is visible under the final key before CompleteMultipartUpload; any failure aborts the upload,
  * so no half object and no stored parts remain. With {@code checksum=sha256} every part (and a single PUT)
  * carries its SHA-256, which S3 verifies; the file's full SHA-256 is computed by {@link Delivery}.
+ *
+ * <p>Not every S3-compatible store knows these checksums (a header on a buffered body, the trailer of an
+ * {@code aws-chunked} body on a streamed one): some refuse them, and a store that ignores the chunked encoding
+ * keeps the chunk framing as the object's bytes. So a store's refusal of the first upload with a checksum, or a
+ * first streamed object whose stored length is not the bytes sent (checked once), means the store gets no
+ * checksum from then on (the relay hashes the bytes itself for the receipt); the failed upload's object is
+ * removed and the file delivered again. See {@link ChecksumSupport}.
  */
 public class S3Target implements DeliveryTarget {
     private static final Logger LOG = LoggerFactory.getLogger(S3Target.class);
@@ -56,6 +66,7 @@ public class S3Target implements DeliveryTarget {
     private final S3Client streaming;
     private final PartBuffers buffers;
     private final TargetSecrets secrets;
+    private final AtomicReference<ChecksumSupport> checksums = new AtomicReference<>(ChecksumSupport.UNTRIED);
     private final ExecutorService partUploads = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "s3-part-upload");
         t.setDaemon(true);
@@ -94,6 +105,25 @@ public class S3Target implements DeliveryTarget {
         return "s3";
     }
 
+    /** What this store was found to do with the checksums sent with {@code checksum=sha256}. */
+    enum ChecksumSupport {
+        /** No streamed object has been stored with its trailer yet: the next one is checked. */
+        UNTRIED,
+        /** A streamed object stored with its trailer kept its exact length: trusted from then on. */
+        WORKS,
+        /** The store refused a checksum or stored the chunk framing: no checksum is sent any more. */
+        REFUSED
+    }
+
+    ChecksumSupport checksumSupport() {
+        return checksums.get();
+    }
+
+    /** Whether the next upload carries its SHA-256: asked for, and not refused by this store. */
+    private boolean sendsChecksum() {
+        return settings.sha256() && checksums.get() != ChecksumSupport.REFUSED;
+    }
+
     @Override
     public void put(String key, InputStream content, long length, String contentType) throws IOException {
         putHashed(key, content, length, contentType);
@@ -110,8 +140,15 @@ public class S3Target implements DeliveryTarget {
             throws IOException {
         String objectKey = settings.objectKey(key);
         if (streams(length)) {
-            byte[] sent = streamObject(objectKey, content, length, contentType);
-            if (!settings.sha256()) {
+            boolean checksum = sendsChecksum();
+            if (settings.sha256() && !checksum) {
+                // the store takes no checksum, but the caller counts on this target for the SHA-256
+                MessageDigest sha256 = Hashes.sha256();
+                streamObject(objectKey, new DigestInputStream(content, sha256), length, contentType, false);
+                return Optional.of(HexFormat.of().formatHex(sha256.digest()));
+            }
+            byte[] sent = streamObject(objectKey, content, length, contentType, checksum);
+            if (!checksum) {
                 return Optional.empty();
             }
             return Optional.of(sent != null ? HexFormat.of().formatHex(sent) : storedSha256(objectKey));
@@ -141,20 +178,20 @@ public class S3Target implements DeliveryTarget {
         }
     }
 
-    private PutObjectRequest putRequest(String objectKey, long length, String contentType) {
+    private PutObjectRequest putRequest(String objectKey, long length, String contentType, boolean checksum) {
         return PutObjectRequest.builder().bucket(settings.bucket()).key(objectKey)
                 .contentType(contentType).contentLength(length)
                 .serverSideEncryption(settings.sse()).ssekmsKeyId(settings.kmsKeyId())
                 .storageClass(settings.storageClass())
-                .checksumAlgorithm(settings.sha256() ? ChecksumAlgorithm.SHA256 : null).build();
+                .checksumAlgorithm(checksum ? ChecksumAlgorithm.SHA256 : null).build();
     }
 
     /**
      * One PutObject reading {@code content} as it is sent: nothing is stored unless all {@code length} bytes arrive.
      * Answers the SHA-256 the SDK sent as the object's checksum, or null when it sent none or did not hand it back.
      */
-    private byte[] streamObject(String objectKey, InputStream content, long length, String contentType)
-            throws IOException {
+    private byte[] streamObject(String objectKey, InputStream content, long length, String contentType,
+                                boolean checksum) throws IOException {
         ExactLength exact = new ExactLength(content, length);
         boolean[] opened = {false};
         RequestBody body = RequestBody.fromContentProvider(() -> {
@@ -165,7 +202,7 @@ public class S3Target implements DeliveryTarget {
             return exact;
         }, length, contentType);
         AtomicReference<byte[]> sent = new AtomicReference<>();
-        PutObjectRequest request = putRequest(objectKey, length, contentType).toBuilder()
+        PutObjectRequest request = putRequest(objectKey, length, contentType, checksum).toBuilder()
                 .overrideConfiguration(o -> o.putExecutionAttribute(SentChecksum.HOLDER, sent)).build();
         try {
             streaming.putObject(request, body);
@@ -179,8 +216,9 @@ public class S3Target implements DeliveryTarget {
             if (exact.failure() != null) {
                 throw exact.failure(); // the source's side failed, not the store: said as it is
             }
-            throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
+            throw uploadFailure(objectKey, e, checksum);
         }
+        checkTrailer(objectKey, length, checksum);
         return sent.get();
     }
 
@@ -204,12 +242,78 @@ public class S3Target implements DeliveryTarget {
     }
 
     private void putObject(String objectKey, ByteBuffer buffer, int length, String contentType) throws IOException {
+        boolean checksum = sendsChecksum();
         try {
-            s3.putObject(putRequest(objectKey, length, contentType), body(buffer, length, contentType));
+            s3.putObject(putRequest(objectKey, length, contentType, checksum), body(buffer, length, contentType));
         } catch (SdkException e) {
-            throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
+            throw uploadFailure(objectKey, e, checksum);
         } finally {
             buffers.release(buffer);
+        }
+    }
+
+    /**
+     * The first object streamed with a trailing checksum: its stored length must be the bytes sent. A store that
+     * ignored the {@code aws-chunked} encoding kept the chunk framing too, so the object is longer: it is removed,
+     * and this store gets no checksum from then on.
+     */
+    private void checkTrailer(String objectKey, long sentBytes, boolean checksum) throws IOException {
+        if (!checksum || checksums.get() != ChecksumSupport.UNTRIED) {
+            return;
+        }
+        long stored;
+        try {
+            stored = s3.headObject(r -> r.bucket(settings.bucket()).key(objectKey)).contentLength();
+        } catch (SdkException e) {
+            throw secrets.failure("S3 check of " + locateObject(objectKey), e);
+        }
+        if (stored == sentBytes) {
+            checksums.compareAndSet(ChecksumSupport.UNTRIED, ChecksumSupport.WORKS);
+            return;
+        }
+        try {
+            s3.deleteObject(r -> r.bucket(settings.bucket()).key(objectKey));
+        } catch (SdkException e) {
+            throw secrets.failure("S3 removal of the mangled " + locateObject(objectKey), e);
+        }
+        refuseChecksums("kept " + stored + " bytes of an upload of " + sentBytes + " with a trailing checksum (it"
+                + " stored the aws-chunked framing too); the object was removed");
+        throw new IOException("S3 upload of " + locateObject(objectKey) + " was stored as " + stored
+                + " bytes instead of " + sentBytes + ": the store does not decode aws-chunked uploads; removed, and"
+                + " delivered again without a checksum");
+    }
+
+    /** An upload's failure; a refusal of its checksum, before one was ever stored, turns them off for this store. */
+    private IOException uploadFailure(String objectKey, SdkException e, boolean checksum) {
+        IOException failure = secrets.failure("S3 upload of " + locateObject(objectKey), e);
+        if (checksum && checksums.get() == ChecksumSupport.UNTRIED && refusesChecksum(e)) {
+            refuseChecksums("refused an upload with a checksum (" + failure.getMessage() + ")");
+        }
+        return failure;
+    }
+
+    private static final Pattern CHECKSUM_WORDS =
+            Pattern.compile("checksum|trailer|chunk|content-sha256|content-encoding|not ?implemented");
+
+    /**
+     * A 501, or a 400 that names what a checksum brings (stores word it differently: "NotImplemented",
+     * "x-amz-trailer", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "aws-chunked", "checksum algorithm"...). Other
+     * failures, an outage or a refused key among them, leave the checksums on.
+     */
+    static boolean refusesChecksum(SdkException e) {
+        if (!(e instanceof S3Exception s3e) || (s3e.statusCode() != 400 && s3e.statusCode() != 501)) {
+            return false;
+        }
+        String code = s3e.awsErrorDetails() == null ? "" : String.valueOf(s3e.awsErrorDetails().errorCode());
+        String words = (code + " " + e.getMessage()).toLowerCase(Locale.ROOT);
+        return s3e.statusCode() == 501 || CHECKSUM_WORDS.matcher(words).find();
+    }
+
+    private void refuseChecksums(String what) {
+        if (checksums.getAndSet(ChecksumSupport.REFUSED) != ChecksumSupport.REFUSED) {
+            LOG.warn("{} {}: the relay sends it no checksum from now on and hashes the bytes itself for the"
+                    + " receipt; set relay.target.s3.checksum=none to say so up front", locate(""),
+                    secrets.redact(what));
         }
     }
 
@@ -220,18 +324,19 @@ public class S3Target implements DeliveryTarget {
     private void multipart(String objectKey, ByteBuffer first, InputStream content, byte[] chunk,
                            String contentType) throws IOException {
         String uploadId;
+        boolean checksum = sendsChecksum();
         try {
             uploadId = s3.createMultipartUpload(CreateMultipartUploadRequest.builder().bucket(settings.bucket())
                     .key(objectKey).contentType(contentType)
                     .serverSideEncryption(settings.sse()).ssekmsKeyId(settings.kmsKeyId())
                     .storageClass(settings.storageClass())
-                    .checksumAlgorithm(settings.sha256() ? ChecksumAlgorithm.SHA256 : null).build()).uploadId();
+                    .checksumAlgorithm(checksum ? ChecksumAlgorithm.SHA256 : null).build()).uploadId();
         } catch (SdkException e) {
             buffers.release(first);
-            throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
+            throw uploadFailure(objectKey, e, checksum);
         }
         List<Future<CompletedPart>> uploads = new ArrayList<>();
-        uploads.add(uploadPart(objectKey, uploadId, 1, first, first.capacity()));
+        uploads.add(uploadPart(objectKey, uploadId, 1, first, first.capacity(), checksum));
         ByteBuffer next = null;
         boolean complete = false;
         try {
@@ -248,7 +353,7 @@ public class S3Target implements DeliveryTarget {
                 }
                 ByteBuffer part = next;
                 next = null;
-                uploads.add(uploadPart(objectKey, uploadId, uploads.size() + 1, part, n));
+                uploads.add(uploadPart(objectKey, uploadId, uploads.size() + 1, part, n, checksum));
                 if (n < part.capacity()) {
                     break;
                 }
@@ -262,7 +367,7 @@ public class S3Target implements DeliveryTarget {
             complete = true;
             LOG.debug("{}: {} parts uploaded", locateObject(objectKey), parts.size());
         } catch (SdkException e) {
-            throw secrets.failure("S3 upload of " + locateObject(objectKey), e);
+            throw uploadFailure(objectKey, e, checksum);
         } finally {
             buffers.release(next);
             if (!complete) {
@@ -283,12 +388,12 @@ public class S3Target implements DeliveryTarget {
     }
 
     private Future<CompletedPart> uploadPart(String objectKey, String uploadId, int number, ByteBuffer buffer,
-                                             int length) {
+                                             int length, boolean checksum) {
         return partUploads.submit(() -> {
             try {
                 UploadPartRequest.Builder request = UploadPartRequest.builder().bucket(settings.bucket())
                         .key(objectKey).uploadId(uploadId).partNumber(number).contentLength((long) length);
-                if (settings.sha256()) {
+                if (checksum) {
                     request.checksumAlgorithm(ChecksumAlgorithm.SHA256);
                 }
                 UploadPartResponse response = s3.uploadPart(request.build(),
