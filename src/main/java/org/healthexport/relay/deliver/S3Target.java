@@ -26,6 +26,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -61,6 +62,12 @@ public class S3Target implements DeliveryTarget {
     private static final Logger LOG = LoggerFactory.getLogger(S3Target.class);
     private static final int MAX_PARTS = 10_000;
     private static final int READ_CHUNK = 64 * 1024;
+    /** What a store says when it refuses a checksum (see {@link #refusesChecksum}). */
+    private static final Pattern CHECKSUM_WORDS =
+            Pattern.compile("checksum|trailer|chunk|content-sha256|content-encoding|not ?implemented");
+    /** A checksum that did not match: the store knows checksums and caught bytes changed on the way. */
+    private static final Set<String> MISMATCH = Set.of("BadDigest", "InvalidDigest",
+            "XAmzContentSHA256Mismatch", "XAmzContentChecksumMismatch");
     private final S3Settings settings;
     private final S3Client s3;
     private final S3Client streaming;
@@ -292,19 +299,19 @@ public class S3Target implements DeliveryTarget {
         return failure;
     }
 
-    private static final Pattern CHECKSUM_WORDS =
-            Pattern.compile("checksum|trailer|chunk|content-sha256|content-encoding|not ?implemented");
-
     /**
      * A 501, or a 400 that names what a checksum brings (stores word it differently: "NotImplemented",
      * "x-amz-trailer", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "aws-chunked", "checksum algorithm"...). Other
-     * failures, an outage or a refused key among them, leave the checksums on.
+     * failures, an outage, a refused key or a checksum that did not match among them, leave the checksums on.
      */
     static boolean refusesChecksum(SdkException e) {
         if (!(e instanceof S3Exception s3e) || (s3e.statusCode() != 400 && s3e.statusCode() != 501)) {
             return false;
         }
         String code = s3e.awsErrorDetails() == null ? "" : String.valueOf(s3e.awsErrorDetails().errorCode());
+        if (MISMATCH.contains(code)) {
+            return false;
+        }
         String words = (code + " " + e.getMessage()).toLowerCase(Locale.ROOT);
         return s3e.statusCode() == 501 || CHECKSUM_WORDS.matcher(words).find();
     }

@@ -117,6 +117,10 @@ class S3TrailerFallbackTest {
         assertThat(S3Target.refusesChecksum(error(400, "InvalidRequest",
                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a valid sha256 value"))).isTrue();
         assertThat(S3Target.refusesChecksum(error(400, "InvalidBucketName", "The specified bucket is not valid"))).isFalse();
+        assertThat(S3Target.refusesChecksum(error(400, "BadDigest",
+                "The SHA256 you specified did not match the calculated checksum."))).isFalse();
+        assertThat(S3Target.refusesChecksum(error(400, "XAmzContentChecksumMismatch",
+                "The provided 'x-amz-checksum' header does not match what was computed."))).isFalse();
         assertThat(S3Target.refusesChecksum(error(403, "AccessDenied", "checksum"))).isFalse();
         assertThat(S3Target.refusesChecksum(error(503, "SlowDown", "Please reduce your request rate"))).isFalse();
         assertThat(S3Target.refusesChecksum(SdkClientException.create("Connection refused"))).isFalse();
