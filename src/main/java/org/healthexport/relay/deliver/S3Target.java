@@ -272,7 +272,7 @@ public class S3Target implements DeliveryTarget {
         try {
             stored = s3.headObject(r -> r.bucket(settings.bucket()).key(objectKey)).contentLength();
         } catch (SdkException e) {
-            throw secrets.failure("S3 check of " + locateObject(objectKey), e);
+            throw secrets.failure("S3 upload of " + locateObject(objectKey) + " (its stored length)", e);
         }
         if (stored == sentBytes) {
             checksums.compareAndSet(ChecksumSupport.UNTRIED, ChecksumSupport.WORKS);
