@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The first jobs of a relay just started: one relay (-Xmx128m, folder target), then JOBS exports of the sandbox
+# (own JVM, its file of BYTES ready at the first poll) one after the other. For each job: the time from the API
+# request to the file in place, and from the sandbox sending the file's first byte to the file in place. The
+# first job pays the start's leftovers (cold code, and whatever waits on the scheduler), the next ones do not.
+# Usage: bench/first-job.sh [bytes] [jobs]      (defaults 10 MiB, 3; BENCH_SKIP_BUILD=1 reuses the built jar)
+source "$(dirname "$0")/lib.sh"
+SIZE=${1:-10485760}
+JOBS=${2:-3}
+RUN=$OUT/first-job
+rm -rf "$RUN"; mkdir -p "$RUN"
+build
+echo "load average before: $(loadavg)"
+start_sandbox "$RUN/sandbox.log" big-file-bytes="$SIZE" polls-before-ready=0
+PORT=$(free_port)
+start_relay "$RUN/relay" "$PORT" "${RELAY_XMX:-128m}" \
+  -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
+  '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
+  -Drelay.poll.initial-wait=0s ${RELAY_OPTS:-}
+echo "relay ready after $RELAY_READY_MS ms; each job asked right after the last one's file was in place"
+printf '%-4s %12s %12s\n' job request-ms transfer-ms
+for i in $(seq 1 "$JOBS"); do
+  REQUEST_MS=$(date +%s%3N)
+  curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
+  deadline=$((SECONDS + ${BENCH_TIMEOUT:-120}))
+  FILE=
+  until [ -n "$FILE" ]; do
+    FILE=$(find "$RUN/relay/outbox" -name Observation-1.ndjson 2>/dev/null | head -1)
+    [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$RUN/relay/relay.log" >&2; exit 1; }
+    [ -z "$FILE" ] && sleep 0.05
+  done
+  # the end is the rename that put the file in place (its ctime), not when this loop saw it
+  END_MS=$(date -d "$(stat -c %z "$FILE")" +%s%3N)
+  START_MS=$(grep -oE 'BIG_FILE_SENT start=[0-9]+' "$RUN/sandbox.log" | tail -1 | cut -d= -f2)
+  printf '%-4s %12d %12d\n' "$i" $((END_MS - REQUEST_MS)) $((END_MS - START_MS))
+  rm -f "$FILE"
+  sleep 1
+done
+stop_pid "$RELAY_PID"
+echo "load average after: $(loadavg)"
