@@ -34,17 +34,9 @@ start_relay "$RUN/relay" "$PORT" "$XMX" \
 [ -n "${BENCH_THREADS:-}" ] && { threads_cpu "$RELAY_PID" > "$RUN/threads.before"; SANDBOX_TICKS=$(cpu_of "$SANDBOX_PID"); }
 REQUEST_MS=$(date +%s%3N)
 curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
-deadline=$((SECONDS + ${BENCH_TIMEOUT:-600}))
-DELIVERED=
-until [ -n "$DELIVERED" ]; do
-  DELIVERED=$(find "$RUN/relay/outbox" -name Observation-1.ndjson 2>/dev/null | head -1)
-  [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$RUN/relay/relay.log" >&2; exit 1; }
-  [ -z "$DELIVERED" ] && sleep 0.1
-done
-# the end is the rename that put the file in place (its ctime), not when this loop saw it: the loop looks only
-# every 100 ms, so that it takes no CPU the relay would miss
-END_MS=$(date -d "$(stat -c %z "$DELIVERED")" +%s%3N)
-START_MS=$(grep -oE 'BIG_FILE_SENT start=[0-9]+' "$RUN/sandbox.log" | tail -1 | cut -d= -f2)
+DELIVERED=$(delivered_file "$RUN")
+END_MS=$(in_place_ms "$DELIVERED")
+START_MS=$(big_file_sent_ms "$RUN/sandbox.log")
 RELAY_SECONDS=$(awk -v a="$START_MS" -v b="$END_MS" 'BEGIN { printf "%.3f", (b - a) / 1000 }')
 # the whole job too: kick-off, status poll, manifest and every file, from the API request on
 JOB_SECONDS=$(awk -v a="$REQUEST_MS" -v b="$END_MS" 'BEGIN { printf "%.3f", (b - a) / 1000 }')

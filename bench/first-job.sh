@@ -22,16 +22,9 @@ printf '%-4s %12s %12s\n' job request-ms transfer-ms
 for i in $(seq 1 "$JOBS"); do
   REQUEST_MS=$(date +%s%3N)
   curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
-  deadline=$((SECONDS + ${BENCH_TIMEOUT:-120}))
-  FILE=
-  until [ -n "$FILE" ]; do
-    FILE=$(find "$RUN/relay/outbox" -name Observation-1.ndjson 2>/dev/null | head -1)
-    [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$RUN/relay/relay.log" >&2; exit 1; }
-    [ -z "$FILE" ] && sleep 0.05
-  done
-  # the end is the rename that put the file in place (its ctime), not when this loop saw it
-  END_MS=$(date -d "$(stat -c %z "$FILE")" +%s%3N)
-  START_MS=$(grep -oE 'BIG_FILE_SENT start=[0-9]+' "$RUN/sandbox.log" | tail -1 | cut -d= -f2)
+  FILE=$(delivered_file "$RUN" "${BENCH_TIMEOUT:-120}")
+  END_MS=$(in_place_ms "$FILE")
+  START_MS=$(big_file_sent_ms "$RUN/sandbox.log")
   printf '%-4s %12d %12d\n' "$i" $((END_MS - REQUEST_MS)) $((END_MS - START_MS))
   rm -f "$FILE"
   sleep 1

@@ -74,6 +74,25 @@ start_relay() {
   RELAY_READY_MS=$(( $(date +%s%3N) - t0 ))
 }
 
+# delivered_file <run dir> [seconds]: the path of Observation-1.ndjson under <run dir>/relay/outbox once the relay
+# has put it there; looked for every 100 ms, so the loop takes no CPU the relay would miss. After [seconds]
+# (default BENCH_TIMEOUT, else 600) it prints the relay's log and fails.
+delivered_file() {
+  local deadline=$((SECONDS + ${2:-${BENCH_TIMEOUT:-600}})) file=
+  until [ -n "$file" ]; do
+    file=$(find "$1/relay/outbox" -name Observation-1.ndjson 2>/dev/null | head -1)
+    [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$1/relay/relay.log" >&2; return 1; }
+    [ -z "$file" ] && sleep 0.1
+  done
+  echo "$file"
+}
+
+# in_place_ms <file>: when the rename put the file in place (its ctime, epoch ms), not when a loop saw it.
+in_place_ms() { date -d "$(stat -c %z "$1")" +%s%3N; }
+
+# big_file_sent_ms <sandbox log>: when the sandbox last began to send its big file (epoch ms).
+big_file_sent_ms() { grep -oE 'BIG_FILE_SENT start=[0-9]+' "$1" | tail -1 | cut -d= -f2; }
+
 stop_pid() {
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
