@@ -95,9 +95,7 @@ class S3TrailerFallbackTest {
     void aStoreThatKeepsTheTrailerIsCheckedAtTheFirstStreamedObject() throws Exception {
         try (S3ProxyServer signed = S3ProxyServer.start()) {
             signed.createBucket(BUCKET);
-            S3Target target = new S3Target(settings(signed.endpoint(), S3ProxyServer.ACCESS_KEY),
-                    settings(signed.endpoint(), S3ProxyServer.ACCESS_KEY).clientBuilder().build(),
-                    settings(signed.endpoint(), S3ProxyServer.ACCESS_KEY).streamingClientBuilder(null).build());
+            S3Target target = target(signed.endpoint(), S3ProxyServer.ACCESS_KEY);
             byte[] small = SandboxData.bigNdjson(MIB).readAllBytes();
             target.put("a/one.ndjson", new ByteArrayInputStream(small), -1, "application/fhir+ndjson");
             assertThat(target.checksumSupport()).as("a header checksum has no framing to check")
@@ -139,8 +137,13 @@ class S3TrailerFallbackTest {
         }
     }
 
+    /** Against the unauthenticated S3Proxy (through the store in front of it), any key will do. */
     private static S3Target target(URI endpoint) {
-        S3Settings settings = settings(endpoint, "any-key");
+        return target(endpoint, "any-key");
+    }
+
+    private static S3Target target(URI endpoint, String accessKey) {
+        S3Settings settings = settings(endpoint, accessKey);
         return new S3Target(settings, settings.clientBuilder().build(), settings.streamingClientBuilder(null).build());
     }
 
