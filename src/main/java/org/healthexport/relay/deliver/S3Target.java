@@ -271,6 +271,18 @@ public class S3Target implements DeliveryTarget {
         long stored;
         try {
             stored = s3.headObject(r -> r.bucket(settings.bucket()).key(objectKey)).contentLength();
+        } catch (S3Exception e) {
+            if (e.statusCode() != 403) {
+                throw secrets.failure("S3 upload of " + locateObject(objectKey) + " (its stored length)", e);
+            }
+            // credentials that may write but not read (no s3:GetObject): failing here would upload the file again
+            // and again. A store that checks access (AWS S3, MinIO, Ceph) decodes aws-chunked, so it is trusted.
+            if (checksums.compareAndSet(ChecksumSupport.UNTRIED, ChecksumSupport.WORKS)) {
+                LOG.info("{}: the stored length of a streamed upload cannot be read back (403 to HeadObject), so"
+                        + " the store is trusted to decode aws-chunked uploads; grant s3:GetObject to have it"
+                        + " checked, or set relay.target.s3.checksum=none for a store that does not", locate(""));
+            }
+            return;
         } catch (SdkException e) {
             throw secrets.failure("S3 upload of " + locateObject(objectKey) + " (its stored length)", e);
         }
@@ -278,16 +290,20 @@ public class S3Target implements DeliveryTarget {
             checksums.compareAndSet(ChecksumSupport.UNTRIED, ChecksumSupport.WORKS);
             return;
         }
+        // turned off before the removal: a removal the credentials may not allow must not make every retry
+        // send the trailer again; the retry's upload replaces the object under the same key anyway
+        refuseChecksums("kept " + stored + " bytes of an upload of " + sentBytes + " with a trailing checksum (it"
+                + " stored the aws-chunked framing too)");
+        String removed;
         try {
             s3.deleteObject(r -> r.bucket(settings.bucket()).key(objectKey));
+            removed = "removed";
         } catch (SdkException e) {
-            throw secrets.failure("S3 removal of the mangled " + locateObject(objectKey), e);
+            removed = "not removed (" + secrets.failure("S3 removal", e).getMessage() + "), replaced by the retry";
         }
-        refuseChecksums("kept " + stored + " bytes of an upload of " + sentBytes + " with a trailing checksum (it"
-                + " stored the aws-chunked framing too); the object was removed");
         throw new IOException("S3 upload of " + locateObject(objectKey) + " was stored as " + stored
-                + " bytes instead of " + sentBytes + ": the store does not decode aws-chunked uploads; removed, and"
-                + " delivered again without a checksum");
+                + " bytes instead of " + sentBytes + ": the store does not decode aws-chunked uploads; " + removed
+                + ", and delivered again without a checksum");
     }
 
     /** An upload's failure; a refusal of its checksum, before one was ever stored, turns them off for this store. */

@@ -70,6 +70,29 @@ class S3TrailerFallbackTest {
         }
     }
 
+    /** Credentials that may write but not remove (docs/targets.md's policy): the retry replaces the object. */
+    @Test
+    void aMangledObjectThatCannotBeRemovedIsReplacedByTheRetryWithoutAChecksum() throws Exception {
+        try (TrailerBlindStore store = new TrailerBlindStore(server.endpoint(), TrailerBlindStore.Mode.STORES_FRAMING)) {
+            store.denied.add("DELETE");
+            S3Target target = target(store.endpoint());
+            byte[] bytes = SandboxData.bigNdjson(6L * MIB + 17).readAllBytes();
+
+            assertThatThrownBy(() -> target.putHashed("bulk/job-3/Observation-1.ndjson",
+                    new ByteArrayInputStream(bytes), bytes.length, "application/fhir+ndjson"))
+                    .isInstanceOf(IOException.class).hasMessageContaining("does not decode aws-chunked")
+                    .hasMessageContaining("not removed").hasMessageContaining("AccessDenied")
+                    .hasMessageNotContaining(S3ProxyServer.SECRET_KEY);
+            assertThat(target.checksumSupport()).isEqualTo(S3Target.ChecksumSupport.REFUSED);
+
+            Optional<String> sha = target.putHashed("bulk/job-3/Observation-1.ndjson", new ByteArrayInputStream(bytes),
+                    bytes.length, "application/fhir+ndjson");
+            assertThat(sha).contains(S3TargetTest.sha256(bytes));
+            assertThat(stored("bulk/job-3/Observation-1.ndjson")).isEqualTo(bytes);
+            assertThat(store.uploadsWithChecksum).containsExactly(true, false);
+        }
+    }
+
     @Test
     void aStoreThatRefusesChecksumsGetsNoneAfterItsFirstRefusal() throws Exception {
         try (TrailerBlindStore store = new TrailerBlindStore(server.endpoint(), TrailerBlindStore.Mode.REFUSES)) {
@@ -103,6 +126,24 @@ class S3TrailerFallbackTest {
             byte[] big = SandboxData.bigNdjson(6L * MIB).readAllBytes();
             target.put("a/two.ndjson", new ByteArrayInputStream(big), big.length, "application/fhir+ndjson");
             assertThat(target.checksumSupport()).isEqualTo(S3Target.ChecksumSupport.WORKS);
+        }
+    }
+
+    /** Credentials that may write but not read: the length cannot be checked, so the store is trusted. */
+    @Test
+    void aStoreThatDeniesTheLengthCheckIsTrustedNotUploadedToAgain() throws Exception {
+        try (TrailerBlindStore store = new TrailerBlindStore(server.endpoint(), TrailerBlindStore.Mode.KNOWS_CHECKSUMS)) {
+            store.denied.add("HEAD");
+            S3Target target = target(store.endpoint());
+            byte[] bytes = SandboxData.bigNdjson(6L * MIB + 17).readAllBytes();
+
+            Optional<String> sha = target.putHashed("bulk/job-4/Observation-1.ndjson", new ByteArrayInputStream(bytes),
+                    bytes.length, "application/fhir+ndjson");
+
+            assertThat(sha).contains(S3TargetTest.sha256(bytes));
+            assertThat(stored("bulk/job-4/Observation-1.ndjson")).isEqualTo(bytes);
+            assertThat(target.checksumSupport()).isEqualTo(S3Target.ChecksumSupport.WORKS);
+            assertThat(store.uploadsWithChecksum).containsExactly(true);
         }
     }
 

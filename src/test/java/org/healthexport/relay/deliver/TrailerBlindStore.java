@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 
@@ -24,10 +25,12 @@ import java.util.concurrent.Executors;
  * an (unauthenticated) S3Proxy that either refuses any upload carrying a checksum (a {@code x-amz-checksum-*}
  * header or a {@code x-amz-trailer}) with 501 NotImplemented, or ignores the {@code aws-chunked} encoding of a
  * streamed upload and passes the chunk-framed body on as the object's bytes. Every other request goes through
- * unchanged. Records whether each upload (PUT) carried a checksum.
+ * unchanged ({@link Mode#KNOWS_CHECKSUMS}: every request, S3Proxy decoding the trailer). Records whether each
+ * upload (PUT) carried a checksum. Methods named in {@link #denied} are answered 403 AccessDenied, as to credentials
+ * allowed to write but not to read ({@code HEAD}) or remove ({@code DELETE}).
  */
 final class TrailerBlindStore implements AutoCloseable {
-    enum Mode { REFUSES, STORES_FRAMING }
+    enum Mode { REFUSES, STORES_FRAMING, KNOWS_CHECKSUMS }
 
     private static final Set<String> NOT_FORWARDED = Set.of("host", "content-length", "connection", "expect",
             "upgrade", "transfer-encoding");
@@ -36,6 +39,7 @@ final class TrailerBlindStore implements AutoCloseable {
     private final URI behind;
     private final Mode mode;
     final List<Boolean> uploadsWithChecksum = new CopyOnWriteArrayList<>();
+    final Set<String> denied = ConcurrentHashMap.newKeySet();
 
     TrailerBlindStore(URI behind, Mode mode) throws IOException {
         this.behind = behind;
@@ -59,25 +63,25 @@ final class TrailerBlindStore implements AutoCloseable {
                 uploadsWithChecksum.add(checksum);
             }
             if (checksum && mode == Mode.REFUSES) {
-                byte[] error = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NotImplemented</Code>"
-                        + "<Message>A header you provided implies functionality that is not implemented"
-                        + "</Message></Error>").getBytes(StandardCharsets.UTF_8);
-                exchange.getRequestBody().readAllBytes();
-                exchange.getResponseHeaders().add("Content-Type", "application/xml");
-                exchange.sendResponseHeaders(501, error.length);
-                exchange.getResponseBody().write(error);
+                answerError(exchange, 501, "NotImplemented",
+                        "A header you provided implies functionality that is not implemented");
                 return;
             }
+            if (denied.contains(exchange.getRequestMethod())) {
+                answerError(exchange, 403, "AccessDenied", "Access Denied");
+                return;
+            }
+            boolean unframes = trailer && mode == Mode.STORES_FRAMING;
             HttpRequest.Builder forward = HttpRequest.newBuilder(behind.resolve(exchange.getRequestURI().toString()));
             for (Map.Entry<String, List<String>> header : exchange.getRequestHeaders().entrySet()) {
                 String name = header.getKey().toLowerCase(Locale.ROOT);
-                boolean framing = trailer && (name.equals("content-encoding") || name.equals("x-amz-trailer")
+                boolean framing = unframes && (name.equals("content-encoding") || name.equals("x-amz-trailer")
                         || name.equals("x-amz-decoded-content-length") || name.equals("x-amz-content-sha256"));
                 if (!NOT_FORWARDED.contains(name) && !framing) {
                     header.getValue().forEach(v -> forward.header(header.getKey(), v));
                 }
             }
-            if (trailer) {
+            if (unframes) {
                 forward.header("x-amz-content-sha256", "UNSIGNED-PAYLOAD"); // the framing is now "the bytes"
             }
             byte[] body = exchange.getRequestBody().readAllBytes();
@@ -109,6 +113,15 @@ final class TrailerBlindStore implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException(e);
         }
+    }
+
+    private static void answerError(HttpExchange exchange, int status, String code, String message) throws IOException {
+        byte[] error = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code + "</Code><Message>"
+                + message + "</Message></Error>").getBytes(StandardCharsets.UTF_8);
+        exchange.getRequestBody().readAllBytes();
+        exchange.getResponseHeaders().add("Content-Type", "application/xml");
+        exchange.sendResponseHeaders(status, error.length);
+        exchange.getResponseBody().write(error);
     }
 
     @Override
