@@ -2,6 +2,8 @@
 # One large NDJSON file (default 1 GiB) from the sandbox (own JVM) to the folder target with the relay jar under
 # -Xmx128m, beside a raw `curl` of the same bytes to a file, in the same run.
 # Usage: bench/deliver-1gib-file.sh [bytes]        (BENCH_SKIP_BUILD=1 reuses the built jar)
+#        SIMULATOR=nginx: the export is served by nginx instead (see start_nginx_bulk in lib.sh): a server that is
+#          not ours and sends the file with sendfile, so the relay has both cores but for the kernel's copy.
 source "$(dirname "$0")/lib.sh"
 SIZE=${1:-1073741824}
 XMX=${RELAY_XMX:-128m}
@@ -9,14 +11,24 @@ RUN=$OUT/deliver-file
 rm -rf "$RUN"; mkdir -p "$RUN"
 build
 echo "load average before: $(loadavg)"
-start_sandbox "$RUN/sandbox.log" big-file-bytes="$SIZE" polls-before-ready=0
+if [ "${SIMULATOR:-sandbox}" = nginx ]; then
+  start_nginx_bulk "$RUN/nginx" "$SIZE"
+else
+  start_sandbox "$RUN/sandbox.log" big-file-bytes="$SIZE" polls-before-ready=0
+fi
 
-# raw copy: curl of the same file of another export of the same sandbox
-raw_copy() {
+# the URL of the big file for a raw copy: nginx's one file, or that of another export of the same sandbox
+big_file_url() {
+  if [ -n "${BIG_FILE_URL:-}" ]; then echo "$BIG_FILE_URL"; return; fi
   local loc
   loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' \
         "${SANDBOX_FHIR}Patient/\$export?_type=Observation" | tr -d '\r' | awk 'tolower($1)=="content-location:" {print $2}')
-  local url=${loc/\/jobs\//\/files\/}/Observation-1.ndjson
+  echo "${loc/\/jobs\//\/files\/}/Observation-1.ndjson"
+}
+
+# raw copy: curl of the same file to a file
+raw_copy() {
+  local url; url=$(big_file_url)
   local bytes seconds t0 t1
   read -r bytes seconds < <(curl -s -o "$RUN/raw.ndjson" -w '%{size_download} %{time_total}\n' "$url")
   # the relay syncs each file before its rename (a receipt must not outlive its files in a power cut), curl does
@@ -31,12 +43,14 @@ start_relay "$RUN/relay" "$PORT" "$XMX" \
   -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
   '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
   -Drelay.poll.initial-wait=0s ${RELAY_OPTS:-}
-[ -n "${BENCH_THREADS:-}" ] && { threads_cpu "$RELAY_PID" > "$RUN/threads.before"; SANDBOX_TICKS=$(cpu_of "$SANDBOX_PID"); }
+# the simulator's CPU ticks: the sandbox's JVM, or nginx's master and worker
+sim_ticks() { local t=0 p; for p in "$SANDBOX_PID" $(pgrep -P "$SANDBOX_PID" || true); do t=$(( t + $(cpu_of "$p") )); done; echo "$t"; }
+[ -n "${BENCH_THREADS:-}" ] && { threads_cpu "$RELAY_PID" > "$RUN/threads.before"; SANDBOX_TICKS=$(sim_ticks); }
 REQUEST_MS=$(date +%s%3N)
 curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
 DELIVERED=$(delivered_file "$RUN")
 END_MS=$(in_place_ms "$DELIVERED")
-START_MS=$(big_file_sent_ms "$RUN/sandbox.log")
+if [ -n "${NGINX_FILES_LOG:-}" ]; then START_MS=$(nginx_file_sent_ms "$NGINX_FILES_LOG"); else START_MS=$(big_file_sent_ms "$RUN/sandbox.log"); fi
 RELAY_SECONDS=$(awk -v a="$START_MS" -v b="$END_MS" 'BEGIN { printf "%.3f", (b - a) / 1000 }')
 # the whole job too: kick-off, status poll, manifest and every file, from the API request on
 JOB_SECONDS=$(awk -v a="$REQUEST_MS" -v b="$END_MS" 'BEGIN { printf "%.3f", (b - a) / 1000 }')
@@ -50,8 +64,8 @@ if [ -n "${BENCH_THREADS:-}" ]; then # CPU seconds of the relay's busiest thread
       {du=$2-u[$1]; ds=$3-s[$1]; if (du+ds>0) printf "%.2f %.2f %.2f %s\n", (du+ds)/hz, du/hz, ds/hz, $4}' \
       "$RUN/threads.before" "$RUN/threads.after" | sort -rn | head -10 \
     | awk '{printf "  relay thread %-28s %5.2f s CPU (user %.2f, kernel %.2f)\n", $4, $1, $2, $3}'
-  awk -v a="$SANDBOX_TICKS" -v b="$(cpu_of "$SANDBOX_PID")" -v hz="$(getconf CLK_TCK)" \
-      'BEGIN {printf "  sandbox JVM                  %5.2f s CPU\n", (b - a) / hz}'
+  awk -v a="$SANDBOX_TICKS" -v b="$(sim_ticks)" -v hz="$(getconf CLK_TCK)" -v sim="${SIMULATOR:-sandbox}" \
+      'BEGIN {printf "  %-28s %5.2f s CPU\n", sim == "nginx" ? "nginx" : "sandbox JVM", (b - a) / hz}'
 fi
 stop_pid "$RELAY_PID"
 
@@ -67,8 +81,8 @@ awk -v rb="$RELAY_BYTES" -v rs="$RELAY_SECONDS" -v b1="$RAW1_BYTES" -v s1="$RAW1
   d1 = b1 / y1 / mib; d2 = b2 / y2 / mib; d = (d1 + d2) / 2
   printf "file size            %d bytes (relay delivered %d, %s to the raw copy)\n", b1, rb, same
   printf "raw curl to a file   %.1f MiB/s before, %.1f MiB/s after (%.2f s, %.2f s)\n", c1, c2, s1, s2
-  printf "relay to folder      %.1f MiB/s (%.2f s, from the sandbox sending its first byte to the file in place, -Xmx%s)\n", r, rs, xmx
-  printf "whole job            %.2f s from the API request to the file in place (kick-off, poll, manifest, 3 files)\n", js
+  printf "relay to folder      %.1f MiB/s (%.2f s, from the server sending its first byte to the file in place, -Xmx%s)\n", r, rs, xmx
+  printf "whole job            %.2f s from the API request to the file in place (kick-off, poll, manifest, every file)\n", js
   printf "raw curl, then sync  %.1f MiB/s before, %.1f MiB/s after (%.2f s, %.2f s)\n", d1, d2, y1, y2
   printf "ratio relay/raw      %.2f (raw = mean of both curl runs)\n", r / c
   printf "ratio relay/synced   %.2f (the same copy made durable, as the relay makes each file)\n", r / d

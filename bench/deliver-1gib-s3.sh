@@ -9,6 +9,8 @@
 #          -Drelay.target.s3.sign-payload=never).
 #        BENCH_SKIP_BUILD=1: reuse the jar and test classes of an earlier run (A/B runs one after another).
 #        BENCH_JAR: the relay jar to measure (default target/health-export-relay.jar), for A/B runs.
+#        SIMULATOR=nginx: the export comes from nginx (start_nginx_bulk in lib.sh) instead of the sandbox inside the
+#          relay's JVM: a source that is not ours and costs almost no CPU.
 #        S3_SERVER=s3rver: s3rver 3.7.1 (Node.js, installed from the npm registry into target/bench) instead of
 #          S3Proxy: a store the tests do not use, which keeps an aws-chunked body's framing (the relay's first
 #          streamed upload is then checked, removed and sent again without a checksum, see docs/targets.md).
@@ -22,10 +24,12 @@ TIMEOUT=${BENCH_TIMEOUT:-1200}
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 WORK=$(mktemp -d /tmp/relay-bench.XXXXXX)
+chmod 755 "$WORK" # nginx's worker (SIMULATOR=nginx) reads the export from it as another user
 S3PROXY_PID=""
 RELAY_PID=""
 cleanup() {
   [ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null || true
+  [ -n "${SANDBOX_PID:-}" ] && kill "$SANDBOX_PID" 2>/dev/null || true
   [ -n "$S3PROXY_PID" ] && kill "$S3PROXY_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
@@ -71,23 +75,29 @@ else
   RAW_FRAMING="" # as at every earlier stop: curl's chunked body, which Jetty takes
 fi
 
-echo "== starting the relay (-Xmx128m, sandbox big file of $BYTES bytes)"
+if [ "${SIMULATOR:-sandbox}" = nginx ]; then
+  echo "== starting nginx with the export (a file of $BYTES bytes)"
+  start_nginx_bulk "$WORK/nginx" "$BYTES"
+  SOURCE_OPTS=(-Drelay.sources.bench.base-url="$SANDBOX_FHIR" '-Drelay.sources.bench.export=Patient/$export?_type=Observation')
+else
+  SOURCE_OPTS=(-Drelay.sandbox.enabled=true -Drelay.sandbox.big-file-bytes="$BYTES" -Drelay.sandbox.polls-before-ready=1
+    -Drelay.sandbox.retry-after=1 '-Drelay.sources.bench.base-url={{relay.sandbox.fhir-base}}'
+    '-Drelay.sources.bench.export=Group/g1/$export?_type=Observation')
+fi
+
+echo "== starting the relay (-Xmx128m, a big file of $BYTES bytes from the ${SIMULATOR:-sandbox})"
 API_PORT=$(free_port)
 mkdir -p "$WORK/relay"
 (cd "$WORK/relay" && exec timeout "$TIMEOUT" java -Xmx128m -Xlog:gc:file="$WORK/gc.log" \
   -Drelay.http.port="$API_PORT" -Drelay.http.host=127.0.0.1 \
   -Drelay.store.url="jdbc:h2:mem:bench;DB_CLOSE_DELAY=-1" \
-  -Drelay.sandbox.enabled=true -Drelay.sandbox.big-file-bytes="$BYTES" \
-  -Drelay.sandbox.polls-before-ready=1 -Drelay.sandbox.retry-after=1 \
-  -Drelay.sources.bench.kind=fhir-bulk '-Drelay.sources.bench.base-url={{relay.sandbox.fhir-base}}' \
-  '-Drelay.sources.bench.export=Group/g1/$export?_type=Observation' \
-  -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
+  "${SOURCE_OPTS[@]}" -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
   -Drelay.target.kind=s3 -Drelay.target.s3.bucket=bench -Drelay.target.s3.endpoint="$S3" \
   -Drelay.target.s3.path-style=true $S3_KEYS \
   ${RELAY_OPTS:-} -jar "$JAR" >"$WORK/relay.log" 2>&1) &
 RELAY_PID=$!
 wait_for "the relay's API" curl -sf "http://127.0.0.1:$API_PORT/api/jobs"
-FHIR=$(grep -o 'FHIR Bulk Data sandbox listening at [^ ]*' "$WORK/relay.log" | head -1 | awk '{print $NF}')
+FHIR=${SANDBOX_FHIR:-$(grep -o 'FHIR Bulk Data sandbox listening at [^ ]*' "$WORK/relay.log" | head -1 | awk '{print $NF}')}
 JAVA_PID=$(pgrep -P "$RELAY_PID" java || true)
 
 # the sandbox's files are whole 256-byte lines
@@ -99,14 +109,19 @@ cpu_since() { # cpu_since "relayTicks s3proxyTicks" -> "relay-jvm-seconds s3prox
   set -- $1 $(cpu_mark)
   awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v t="$TICKS" 'BEGIN{printf "%.1f %.1f", (c - a) / t, (d - b) / t}'
 }
-raw_copy() { # raw_copy N: curl from the sandbox piped into curl -T to S3Proxy; prints MB/s
-  local loc job start end
+big_file_url() { # nginx's one file, or that of another export of the sandbox
+  if [ -n "${BIG_FILE_URL:-}" ]; then echo "$BIG_FILE_URL"; return; fi
+  local loc
   loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' \
     "${FHIR}Group/g1/\$export?_type=Observation" | tr -d '\r' | awk 'tolower($1)=="content-location:"{print $2}')
-  job=${loc##*/}
+  echo "${FHIR}files/${loc##*/}/Observation-1.ndjson"
+}
+raw_copy() { # raw_copy N: curl from the source piped into curl -T to the store; prints MB/s
+  local url start end
+  url=$(big_file_url)
   local mark; mark=$(cpu_mark)
   start=$(date +%s%N)
-  curl -sf "${FHIR}files/$job/Observation-1.ndjson" \
+  curl -sf "$url" \
     | curl -sf -H "Content-Length: $SIZE" $RAW_FRAMING -H 'Content-Type: application/fhir+ndjson' -T - "$S3/bench/raw-$1.ndjson" >/dev/null
   end=$(date +%s%N)
   echo "raw $(cpu_since "$mark")" >> "$WORK/cpu.txt"
@@ -134,12 +149,13 @@ relay_copy() { # relay_copy: kicks off an export through the API, waits for its 
   awk -v b="$SIZE" -v ms="$ms" 'BEGIN{printf "%.1f", b / (ms / 1000) / 1e6}'
 }
 
+JVM_LABEL=$([ "${SIMULATOR:-sandbox}" = nginx ] && echo relay-jvm || echo relay-jvm+sandbox)
 echo "== $RUNS runs of: raw copy, then relay delivery ($SIZE bytes each)"
 raw_total=0; relay_total=0
 for i in $(seq "$RUNS"); do
   raw=$(raw_copy "$i")
   rel=$(relay_copy)
-  echo "run $i (load $(cut -d' ' -f1 /proc/loadavg)): raw copy $raw MB/s, relay $rel MB/s, whole job $(cat "$WORK/whole-job") s   (CPU s: $(tail -2 "$WORK/cpu.txt" | tr '\n' ' ' | sed 's/raw /raw: relay-jvm+sandbox, s3proxy = /; s/relay /; relay: relay-jvm+sandbox, s3proxy = /'))"
+  echo "run $i (load $(cut -d' ' -f1 /proc/loadavg)): raw copy $raw MB/s, relay $rel MB/s, whole job $(cat "$WORK/whole-job") s   (CPU s: $(tail -2 "$WORK/cpu.txt" | tr '\n' ' ' | sed "s/raw /raw: $JVM_LABEL, store = /; s/relay /; relay: $JVM_LABEL, store = /"))"
   raw_total=$(awk -v a="$raw_total" -v b="$raw" 'BEGIN{print a + b}')
   relay_total=$(awk -v a="$relay_total" -v b="$rel" 'BEGIN{print a + b}')
 done

@@ -53,6 +53,54 @@ start_sandbox() {
   SANDBOX_BASE=$(grep '^SANDBOX_BASE=' "$log" | head -1 | cut -d= -f2-)
 }
 
+# start_nginx_bulk <dir> <bytes>: a FHIR Bulk Data server that is not ours, for the delivery benchmarks: nginx (one
+# worker) answers each kick-off 202 with a Content-Location of its own, that status URL 200 with a manifest of one file, and
+# serves the file, <bytes> of 256-byte NDJSON lines written once into <dir>, from the page cache with sendfile (the
+# least CPU any server could spend on it). Sets SANDBOX_FHIR, SANDBOX_PID, BIG_FILE_URL and NGINX_FILES_LOG.
+start_nginx_bulk() {
+  local dir=$1 bytes=$(( ($2 + 255) / 256 * 256 )) port line
+  [ -x /usr/sbin/nginx ] || { echo "SIMULATOR=nginx needs nginx: apt-get install -y nginx-light" >&2; exit 1; }
+  port=$(free_port)
+  mkdir -p "$dir/logs" "$dir/files"
+  line='{"resourceType":"Observation","id":"big","status":"final","code":{"text":"bench"},"note":[{"text":"'
+  line=$line$(printf '%*s' $(( 255 - ${#line} - 5 )) '' | tr ' ' x)'"}]}'
+  head -c "$bytes" < <(yes "$line") > "$dir/files/Observation-1.ndjson" # not a pipe: yes ends on SIGPIPE
+  SANDBOX_FHIR=http://127.0.0.1:$port/fhir/
+  BIG_FILE_URL=http://127.0.0.1:$port/files/Observation-1.ndjson
+  NGINX_FILES_LOG=$dir/logs/files.log
+  printf '{"transactionTime":"2026-01-01T00:00:00Z","request":"%sPatient/$export?_type=Observation","requiresAccessToken":false,"output":[{"type":"Observation","url":"%s"}],"error":[]}' \
+    "$SANDBOX_FHIR" "$BIG_FILE_URL" > "$dir/manifest.json"
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  log_format sent '\$msec \$request_time \$uri \$status \$body_bytes_sent';
+  server {
+    listen 127.0.0.1:$port;
+    # each kick-off its own status URL, as each export is its own job
+    location = /fhir/Patient/\$export { add_header Content-Location ${SANDBOX_FHIR}status/\$request_id always; return 202; }
+    location /fhir/status/ { default_type application/json; root $dir; try_files /manifest.json =404; }
+    location /files/ { access_log $NGINX_FILES_LOG sent; default_type application/fhir+ndjson; alias $dir/files/; }
+  }
+}
+CONF
+  /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/out.log" 2>&1 &
+  SANDBOX_PID=$!
+  PIDS+=("$SANDBOX_PID")
+  local deadline=$(( $(date +%s) + 30 ))
+  wait_for "nginx" bash -c "echo > /dev/tcp/127.0.0.1/$port"
+}
+
+# nginx_file_sent_ms <files log>: when nginx last began to send the big file (epoch ms): its log line's end time
+# less the request's time.
+nginx_file_sent_ms() {
+  awk '$3 ~ /Observation-1.ndjson$/ && $4 == 200 { t = $1 - $2 } END { printf "%d", t * 1000 }' "$1"
+}
+
 # start_relay <workdir> <port> <xmx> -Dkey=value...: the packaged jar; sets RELAY_PID, RELAY_URL, RELAY_READY_MS.
 start_relay() {
   local dir=$1 port=$2 xmx=$3; shift 3
