@@ -96,7 +96,7 @@ public class JobsApi {
             throw new ApiException(400, "Jobs of kind " + source.kind() + " cannot be adopted");
         }
         try {
-            var adoption = jobs.submit(adopter.adopt(source, request));
+            var adoption = adopter.submit(source, request, jobs);
             exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, adoption.created() ? 201 : 200);
             return view(adoption.job(), false);
         } catch (IllegalArgumentException e) {

@@ -1,6 +1,8 @@
 package org.healthexport.relay.source;
 
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.job.JobLifecycle;
+import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.NewJob;
 
 import java.util.Map;
@@ -11,4 +13,12 @@ import java.util.Map;
  */
 public interface JobAdopter {
     NewJob adopt(SourceConfig source, Map<String, Object> request);
+
+    /**
+     * Adopts and stores the job. A kind whose adoption checks the jobs in flight (HealthEx: one job per patient at
+     * a time) overrides it, so that check and the job's creation cannot interleave with its own kick-off.
+     */
+    default JobStore.Adoption submit(SourceConfig source, Map<String, Object> request, JobLifecycle jobs) {
+        return jobs.submit(adopt(source, request));
+    }
 }

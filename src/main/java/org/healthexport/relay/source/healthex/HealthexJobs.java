@@ -127,6 +127,17 @@ public class HealthexJobs implements JobAdopter {
         return newJob(source, patientId, externalId, "api:" + patientId + ":after:" + after, null, (Boolean) skip);
     }
 
+    /**
+     * The API's job is checked and created under the kick-off's lock: a kick-off of many patients reads the jobs in
+     * flight once, then creates one job after another, so a request for a patient it has not reached yet would
+     * otherwise make a job the kick-off then makes again. (Across replicas, the scheduled kick-off runs on one of
+     * them; a request to another at that moment can still race it: docs/healthex.md.)
+     */
+    @Override
+    public synchronized JobStore.Adoption submit(SourceConfig config, Map<String, Object> request, JobLifecycle jobs) {
+        return jobs.submit(adopt(config, request));
+    }
+
     /** Route condition: the job has not sent {@code $updateData} yet (and adopted no retrieval). */
     public boolean needsUpdateData(@ExchangeProperty("job") ExportJob job) {
         return job.attribute(RETRIEVAL_ID) == null && job.attribute(UPDATE_MESSAGE) == null;
