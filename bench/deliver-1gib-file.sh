@@ -2,6 +2,7 @@
 # One large NDJSON file (default 1 GiB) from the sandbox (own JVM) to the folder target with the relay jar under
 # -Xmx128m, beside a raw `curl` of the same bytes to a file, in the same run.
 # Usage: bench/deliver-1gib-file.sh [bytes]        (BENCH_SKIP_BUILD=1 reuses the built jar)
+#        BENCH_IDLE=<seconds>: the relay is left idle that long after it is ready, before the request.
 #        SIMULATOR=nginx: the export is served by nginx instead (see start_nginx_bulk in lib.sh): a server that is
 #          not ours and sends the file with sendfile, so the relay has both cores but for the kernel's copy.
 source "$(dirname "$0")/lib.sh"
@@ -45,6 +46,7 @@ start_relay "$RUN/relay" "$PORT" "$XMX" \
   -Drelay.poll.initial-wait=0s ${RELAY_OPTS:-}
 # the simulator's CPU ticks: the sandbox's JVM, or nginx's master and worker
 sim_ticks() { local t=0 p; for p in "$SANDBOX_PID" $(pgrep -P "$SANDBOX_PID" || true); do t=$(( t + $(cpu_of "$p") )); done; echo "$t"; }
+sleep "${BENCH_IDLE:-0}" # a relay left idle first: what its start still had to compile is done by then
 [ -n "${BENCH_THREADS:-}" ] && { threads_cpu "$RELAY_PID" > "$RUN/threads.before"; SANDBOX_TICKS=$(sim_ticks); }
 REQUEST_MS=$(date +%s%3N)
 curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
