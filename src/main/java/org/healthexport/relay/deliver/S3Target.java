@@ -114,7 +114,7 @@ public class S3Target implements DeliveryTarget {
 
     /** What this store was found to do with the checksums sent with {@code checksum=sha256}. */
     enum ChecksumSupport {
-        /** No streamed object has been stored with its trailer yet: the next one is checked. */
+        /** No streamed object has been stored with its trailer yet: each one is checked until one is. */
         UNTRIED,
         /** A streamed object stored with its trailer kept its exact length: trusted from then on. */
         WORKS,
@@ -260,12 +260,13 @@ public class S3Target implements DeliveryTarget {
     }
 
     /**
-     * The first object streamed with a trailing checksum: its stored length must be the bytes sent. A store that
-     * ignored the {@code aws-chunked} encoding kept the chunk framing too, so the object is longer: it is removed,
-     * and this store gets no checksum from then on.
+     * An object streamed with a trailing checksum before the store was found to decode them: its stored length must
+     * be the bytes sent. A store that ignored the {@code aws-chunked} encoding kept the chunk framing too, so the
+     * object is longer: it is removed, and this store gets no checksum from then on. Uploads already streaming
+     * with a trailer when another upload found that out are checked all the same: theirs were framed too.
      */
     private void checkTrailer(String objectKey, long sentBytes, boolean checksum) throws IOException {
-        if (!checksum || checksums.get() != ChecksumSupport.UNTRIED) {
+        if (!checksum || checksums.get() == ChecksumSupport.WORKS) {
             return;
         }
         long stored;

@@ -11,9 +11,15 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.io.ByteArrayInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -67,6 +73,59 @@ class S3TrailerFallbackTest {
             target.put("bulk/job-1/receipt.json", new ByteArrayInputStream(receipt), -1, "application/json");
             assertThat(stored("bulk/job-1/receipt.json")).isEqualTo(receipt);
             assertThat(store.uploadsWithChecksum).containsExactly(true, false, false);
+        }
+    }
+
+    /**
+     * Two uploads streaming with a trailer at once: the one that ends second, after the first was found framed, is
+     * checked too, not taken as delivered with its framing.
+     */
+    @Test
+    void anUploadStreamingWhenTheFramingWasFoundIsCheckedToo() throws Exception {
+        try (TrailerBlindStore store = new TrailerBlindStore(server.endpoint(), TrailerBlindStore.Mode.STORES_FRAMING)) {
+            S3Target target = target(store.endpoint());
+            byte[] bytes = SandboxData.bigNdjson(6L * MIB + 17).readAllBytes();
+            CountDownLatch secondStarted = new CountDownLatch(1);
+            CountDownLatch firstChecked = new CountDownLatch(1);
+            InputStream held = new FilterInputStream(new ByteArrayInputStream(bytes)) {
+                private long read;
+
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    if (read > MIB) { // the upload is under way, its trailer announced: wait for the other's check
+                        secondStarted.countDown();
+                        await(firstChecked);
+                    }
+                    int n = super.read(b, off, (int) Math.min(len, MIB));
+                    read += Math.max(n, 0);
+                    return n;
+                }
+            };
+            CompletableFuture<Optional<String>> second = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return target.putHashed("bulk/job-5/b.ndjson", held, bytes.length, "application/fhir+ndjson");
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            assertThat(secondStarted.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThatThrownBy(() -> target.putHashed("bulk/job-5/a.ndjson", new ByteArrayInputStream(bytes),
+                    bytes.length, "application/fhir+ndjson")).hasMessageContaining("does not decode aws-chunked");
+            firstChecked.countDown();
+
+            assertThatThrownBy(() -> second.get(20, TimeUnit.SECONDS)).hasRootCauseInstanceOf(IOException.class)
+                    .hasMessageContaining("does not decode aws-chunked").hasMessageContaining("b.ndjson");
+            assertThat(stored("bulk/job-5/b.ndjson")).as("the second framed object is removed too").isNull();
+            assertThat(store.uploadsWithChecksum).containsExactly(true, true);
+        }
+    }
+
+    private static void await(CountDownLatch latch) throws IOException {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException();
         }
     }
 
