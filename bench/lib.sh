@@ -63,7 +63,7 @@ start_nginx_bulk() {
   port=$(free_port)
   mkdir -p "$dir/logs" "$dir/files"
   line='{"resourceType":"Observation","id":"big","status":"final","code":{"text":"bench"},"note":[{"text":"'
-  line=$line$(printf '%*s' $(( 255 - ${#line} - 5 )) '' | tr ' ' x)'"}]}'
+  line=$line$(printf '%*s' $(( 255 - ${#line} - 4 )) '' | tr ' ' x)'"}]}' # 255 bytes and yes's newline
   head -c "$bytes" < <(yes "$line") > "$dir/files/Observation-1.ndjson" # not a pipe: yes ends on SIGPIPE
   SANDBOX_FHIR=http://127.0.0.1:$port/fhir/
   BIG_FILE_URL=http://127.0.0.1:$port/files/Observation-1.ndjson

@@ -134,8 +134,9 @@ public class HealthexJobs implements JobAdopter {
      * them; a request to another at that moment can still race it: docs/healthex.md.)
      */
     @Override
-    public synchronized JobStore.Adoption submit(SourceConfig config, Map<String, Object> request, JobLifecycle jobs) {
-        return jobs.submit(adopt(config, request));
+    public synchronized JobStore.Adoption submit(SourceConfig config, Map<String, Object> request,
+                                                 JobLifecycle lifecycle) {
+        return lifecycle.submit(adopt(config, request));
     }
 
     /** Route condition: the job has not sent {@code $updateData} yet (and adopted no retrieval). */
