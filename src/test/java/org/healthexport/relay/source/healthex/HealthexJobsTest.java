@@ -4,8 +4,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
-import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobEvents;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobState;
@@ -24,6 +24,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -94,8 +95,9 @@ class HealthexJobsTest {
 
         CompletableFuture<Map<String, Object>> kickOff = CompletableFuture.supplyAsync(() -> jobs.kickOff("hx"));
         assertThat(kickOffInside.await(10, TimeUnit.SECONDS)).isTrue();
-        Thread api = new Thread(() -> jobs.submit(config, Map.of("patientId", "pat-2", HealthexJobs.EXTERNAL_ID,
-                "ext-pat-2"), lifecycle));
+        AtomicReference<JobStore.Adoption> answered = new AtomicReference<>();
+        Thread api = new Thread(() -> answered.set(jobs.submit(config, Map.of("patientId", "pat-2",
+                HealthexJobs.EXTERNAL_ID, "ext-pat-2"), lifecycle)));
         api.start();
         // until the request waits for the kick-off's lock, or (without it) has made its job
         while (api.isAlive() && api.getState() != Thread.State.BLOCKED) {
@@ -109,6 +111,8 @@ class HealthexJobsTest {
                 .filter(j -> "pat-2".equals(j.attribute(HealthexJobs.PATIENT_ID))).toList();
         assertThat(forPatient2).hasSize(1);
         assertThat(forPatient2.get(0).attribute(HealthexJobs.TRIGGER)).startsWith("kickoff:");
+        assertThat(answered.get().created()).as("the request answers the job in flight (200)").isFalse();
+        assertThat(answered.get().job().id()).isEqualTo(forPatient2.get(0).id());
     }
 
     private static HealthexPatient patient(String id) {
