@@ -54,8 +54,8 @@ import java.util.regex.Pattern;
  * <p>Not every S3-compatible store knows these checksums (a header on a buffered body, the trailer of an
  * {@code aws-chunked} body on a streamed one): some refuse them, and a store that ignores the chunked encoding
  * keeps the chunk framing as the object's bytes. So a store's refusal of the first upload with a checksum, or a
- * first streamed object whose stored length is not the bytes sent (checked once), means the store gets no
- * checksum from then on (the relay hashes the bytes itself for the receipt); the failed upload's object is
+ * streamed object whose stored length is not the bytes sent (checked until one is stored whole), means the store
+ * gets no checksum from then on (the relay hashes the bytes itself for the receipt); the failed upload's object is
  * removed and the file delivered again. See {@link ChecksumSupport}.
  */
 public class S3Target implements DeliveryTarget {
@@ -272,8 +272,8 @@ public class S3Target implements DeliveryTarget {
         long stored;
         try {
             stored = s3.headObject(r -> r.bucket(settings.bucket()).key(objectKey)).contentLength();
-        } catch (S3Exception e) {
-            if (e.statusCode() != 403) {
+        } catch (SdkException e) {
+            if (!(e instanceof S3Exception s3e) || s3e.statusCode() != 403) {
                 throw secrets.failure("S3 upload of " + locateObject(objectKey) + " (its stored length)", e);
             }
             // credentials that may write but not read (no s3:GetObject): failing here would upload the file again
@@ -284,8 +284,6 @@ public class S3Target implements DeliveryTarget {
                         + " checked, or set relay.target.s3.checksum=none for a store that does not", locate(""));
             }
             return;
-        } catch (SdkException e) {
-            throw secrets.failure("S3 upload of " + locateObject(objectKey) + " (its stored length)", e);
         }
         if (stored == sentBytes) {
             checksums.compareAndSet(ChecksumSupport.UNTRIED, ChecksumSupport.WORKS);
