@@ -18,18 +18,9 @@ else
   start_sandbox "$RUN/sandbox.log" big-file-bytes="$SIZE" polls-before-ready=0
 fi
 
-# the URL of the big file for a raw copy: nginx's one file, or that of another export of the same sandbox
-big_file_url() {
-  if [ -n "${BIG_FILE_URL:-}" ]; then echo "$BIG_FILE_URL"; return; fi
-  local loc
-  loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' \
-        "${SANDBOX_FHIR}Patient/\$export?_type=Observation" | tr -d '\r' | awk 'tolower($1)=="content-location:" {print $2}')
-  echo "${loc/\/jobs\//\/files\/}/Observation-1.ndjson"
-}
-
-# raw copy: curl of the same file to a file
+# raw copy: curl of the same file (of another export) to a file
 raw_copy() {
-  local url; url=$(big_file_url)
+  local url; url=$(big_file_url "$SANDBOX_FHIR" 'Patient/$export?_type=Observation')
   local bytes seconds t0 t1
   read -r bytes seconds < <(curl -s -o "$RUN/raw.ndjson" -w '%{size_download} %{time_total}\n' "$url")
   # the relay syncs each file before its rename (a receipt must not outlive its files in a power cut), curl does

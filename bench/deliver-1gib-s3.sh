@@ -109,16 +109,9 @@ cpu_since() { # cpu_since "relayTicks s3proxyTicks" -> "relay-jvm-seconds s3prox
   set -- $1 $(cpu_mark)
   awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v t="$TICKS" 'BEGIN{printf "%.1f %.1f", (c - a) / t, (d - b) / t}'
 }
-big_file_url() { # nginx's one file, or that of another export of the sandbox
-  if [ -n "${BIG_FILE_URL:-}" ]; then echo "$BIG_FILE_URL"; return; fi
-  local loc
-  loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' \
-    "${FHIR}Group/g1/\$export?_type=Observation" | tr -d '\r' | awk 'tolower($1)=="content-location:"{print $2}')
-  echo "${FHIR}files/${loc##*/}/Observation-1.ndjson"
-}
 raw_copy() { # raw_copy N: curl from the source piped into curl -T to the store; prints MB/s
   local url start end
-  url=$(big_file_url)
+  url=$(big_file_url "$FHIR" 'Group/g1/$export?_type=Observation')
   local mark; mark=$(cpu_mark)
   start=$(date +%s%N)
   curl -sf "$url" \

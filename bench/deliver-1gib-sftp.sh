@@ -134,15 +134,13 @@ cpu_since() { # cpu_since "relay sandbox sftp" (ticks) -> "relay sandbox sftp" (
     'BEGIN{printf "%.1f %.1f %.1f", (d - a) / t, (e - b) / t, (f - c) / t}'
 }
 raw_copy() { # raw_copy N: curl from the sandbox piped into curl -T to the SFTP server; sets RAW_BYTES, RAW_S
-  local loc job mark start end
-  loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' \
-    "${FHIR}Group/g1/\$export?_type=Observation" | tr -d '\r' | awk 'tolower($1)=="content-location:"{print $2}')
-  job=${loc##*/}
+  local url mark start end
+  url=$(big_file_url "$FHIR" 'Group/g1/$export?_type=Observation')
   mark=$(cpu_mark)
   start=$(date +%s%N)
   # bash's time keyword gives user+sys of both curls; -k skips the host key check (for the raw copy only)
   if ! { TIMEFORMAT='%U %S'; time {
-      curl -sSf --max-time "$(remaining)" "${FHIR}files/$job/Observation-1.ndjson" \
+      curl -sSf --max-time "$(remaining)" "$url" \
         | curl -sSf -k --max-time "$(remaining)" "${RAW_LOGIN[@]}" -T - \
             "sftp://127.0.0.1:$SFTP_PORT$RAW_PATH/raw-$1.ndjson"; } ; } 2>"$WORK/curls.txt"; then
     echo "raw copy $1 failed:" >&2; cat "$WORK/curls.txt" >&2; exit 1

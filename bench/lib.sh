@@ -95,6 +95,17 @@ CONF
   wait_for "nginx" bash -c "echo > /dev/tcp/127.0.0.1/$port"
 }
 
+# big_file_url <fhir base> <export>: the URL of the big file of a new export, for a raw copy: nginx's one file
+# when start_nginx_bulk started it, else the file of an export the sandbox starts for this (kick-off 202, its
+# Content-Location .../jobs/<id>, the files under .../files/<id>/).
+big_file_url() {
+  if [ -n "${BIG_FILE_URL:-}" ]; then echo "$BIG_FILE_URL"; return; fi
+  local loc
+  loc=$(curl -s -D - -o /dev/null -H 'Prefer: respond-async' -H 'Accept: application/fhir+json' "$1$2" \
+    | tr -d '\r' | awk 'tolower($1)=="content-location:" {print $2}')
+  echo "${1}files/${loc##*/}/Observation-1.ndjson"
+}
+
 # nginx_file_sent_ms <files log>: when nginx last began to send the big file (epoch ms): its log line's end time
 # less the request's time.
 nginx_file_sent_ms() {
