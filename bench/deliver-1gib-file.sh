@@ -65,11 +65,13 @@ stop_pid "$RELAY_PID"
 cmp -s "$RUN/raw.ndjson" "$DELIVERED" && SAME=identical || SAME=DIFFERENT
 rm -f "$RUN/raw.ndjson"
 read -r RAW2_BYTES RAW2_SECONDS RAW2_SYNCED < <(raw_copy)
+# the relay records each file's SHA-256, which one core computes: the JDK's rate on the same bytes (page cache)
+read -r HASH_COLD HASH_WARM < <(java "$(dirname "$0")/Sha256Rate.java" "$RUN/raw.ndjson")
 rm -f "$RUN/raw.ndjson" "$DELIVERED"
 
 awk -v rb="$RELAY_BYTES" -v rs="$RELAY_SECONDS" -v b1="$RAW1_BYTES" -v s1="$RAW1_SECONDS" -v b2="$RAW2_BYTES" \
     -v s2="$RAW2_SECONDS" -v y1="$RAW1_SYNCED" -v y2="$RAW2_SYNCED" -v peak="$PEAK" -v rss="$RSS" -v xmx="$XMX" \
-    -v same="$SAME" -v js="$JOB_SECONDS" 'BEGIN {
+    -v same="$SAME" -v js="$JOB_SECONDS" -v hc="$HASH_COLD" -v hw="$HASH_WARM" 'BEGIN {
   mib = 1048576; r = rb / rs / mib; c1 = b1 / s1 / mib; c2 = b2 / s2 / mib; c = (c1 + c2) / 2
   d1 = b1 / y1 / mib; d2 = b2 / y2 / mib; d = (d1 + d2) / 2
   printf "file size            %d bytes (relay delivered %d, %s to the raw copy)\n", b1, rb, same
@@ -79,6 +81,9 @@ awk -v rb="$RELAY_BYTES" -v rs="$RELAY_SECONDS" -v b1="$RAW1_BYTES" -v s1="$RAW1
   printf "raw curl, then sync  %.1f MiB/s before, %.1f MiB/s after (%.2f s, %.2f s)\n", d1, d2, y1, y2
   printf "ratio relay/raw      %.2f (raw = mean of both curl runs)\n", r / c
   printf "ratio relay/synced   %.2f (the same copy made durable, as the relay makes each file)\n", r / d
+  h = b1 / hw / mib
+  printf "SHA-256 alone (JDK)  %.1f MiB/s warm, %.1f cold (%.2f s, %.2f s, reading the raw copy from the page cache)\n", h, b1 / hc / mib, hw, hc
+  printf "ceiling              %.2f of the raw copy: a delivery that records the SHA-256 ends no sooner than its hash\n", (h < c ? h : c) / c
   printf "relay peak heap      %d MiB (largest heap before a GC, -Xlog:gc); RSS after %s MiB\n", peak, rss
 }'
 echo "load average after: $(loadavg)"
