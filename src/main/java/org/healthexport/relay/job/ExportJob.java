@@ -32,6 +32,17 @@ public record ExportJob(
         attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
     }
 
+    /**
+     * The id's hash: equal jobs have equal ids, so this keeps the contract with the record's {@code equals}. Camel
+     * hashes the job at every {@code ${exchangeProperty.job.x}} in a route (its bean-info cache key holds the
+     * instance); the record's own hashCode would hash all nineteen components each time, through a method-handle
+     * chain that the JDK spins, about sixty classes, during a relay's first job (see docs/benchmarks.md).
+     */
+    @Override
+    public int hashCode() {
+        return id == null ? 0 : id.hashCode();
+    }
+
     /** The same job as known after a vendor answer carrying this request id (stored with the job's next change). */
     public ExportJob withRequestId(String vendorRequestId) {
         return new ExportJob(id, sourceId, kind, vendorJobId, statusUrl, state, vendorStatus, progress, nextPollAt,
