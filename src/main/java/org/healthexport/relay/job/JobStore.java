@@ -172,18 +172,6 @@ public class JobStore {
                 sourceId).stream().findFirst();
     }
 
-    /**
-     * The newest job of a source whose attribute {@code key} is {@code value}, in any state. Attributes are one
-     * JSON column: the LIKE narrows by the value's text, the exact match is checked on the parsed attributes.
-     */
-    public Optional<ExportJob> latestJobWith(String sourceId, String key, String value) {
-        String like = "%" + toJson(Map.of(key, value)).replaceAll("^\\{|\\}$", "")
-                .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
-        return queryJobs("SELECT * FROM export_job WHERE source_id = ? AND attributes LIKE ? ESCAPE '\\' "
-                + "ORDER BY created_at DESC", sourceId, like).stream()
-                .filter(job -> value.equals(job.attribute(key))).findFirst();
-    }
-
     public Map<JobState, Long> countByState() {
         return again(this::countByStateOnce);
     }
@@ -393,7 +381,8 @@ public class JobStore {
      * be behind (a step changed the job and the route kept the older copy), the stored job is read and the
      * changes applied to it instead, so nothing stored since is lost or reverted. With {@code owner} set, the
      * update only lands while that relay still holds the lease (else {@link LeaseLostException});
-     * {@code releaseLease} hands the job back to the scheduler (its next poll time decides).
+     * {@code releaseLease} hands the job back to the scheduler (its next poll time decides). An update to a state
+     * outside {@link JobState#ACTIVE} gives back the slot the job held ({@link NewJob#holdingSlot}), if any.
      */
     public ExportJob update(ExportJob job, String owner, JobUpdate u, boolean releaseLease) {
         // safe to repeat after a lost connection: had the first try landed, updated_at moved, so the repeat reads
@@ -441,6 +430,11 @@ public class JobStore {
         set(sets, args, "expires_at", u.expiresAt);
         set(sets, args, "request_url", u.requestUrl);
         set(sets, args, "dedup_key", u.dedupKey);
+        if (u.dedupKey == null && u.state != null && u.state.isTerminal()) {
+            // an ending job gives back the slot it held (NewJob#holdingSlot): its key becomes its own
+            sets.add("dedup_key = CASE WHEN dedup_key LIKE '" + NewJob.SLOT_KEY + "%' THEN ? ELSE dedup_key END");
+            args.add("ended:" + job.id());
+        }
         Map<String, String> attributes = u.attributesOf(job);
         if (!u.attributes.isEmpty()) {
             set(sets, args, "attributes", toJson(attributes));

@@ -15,8 +15,8 @@ public interface JobAdopter {
     NewJob adopt(SourceConfig source, Map<String, Object> request);
 
     /**
-     * Adopts and stores the job. A kind whose adoption checks the jobs in flight (HealthEx: one job per patient at
-     * a time) overrides it, so that check and the job's creation cannot interleave with its own kick-off.
+     * Adopts and stores the job. A kind that answers a job in flight rather than describe a new one (HealthEx: one
+     * job per patient at a time) overrides it.
      */
     default JobStore.Adoption submit(SourceConfig source, Map<String, Object> request, JobLifecycle jobs) {
         return jobs.submit(adopt(source, request));

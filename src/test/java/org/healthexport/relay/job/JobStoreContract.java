@@ -128,6 +128,42 @@ abstract class JobStoreContract {
     }
 
     @Test
+    void aSlotIsHeldByOneJobAtATimeUntilThatJobEnds() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<JobStore.Adoption>> racing = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            Map<String, String> attributes = Map.of("trigger", "t-" + i); // eight different jobs, one slot
+            racing.add(pool.submit(() -> store.adopt(new NewJob("src", "healthex", null, null, null, attributes)
+                    .holdingSlot("patient:p-1"), JobState.SUBMITTED, clock.instant(), null)));
+        }
+        Set<String> ids = new HashSet<>();
+        for (Future<JobStore.Adoption> r : racing) {
+            ids.add(r.get().job().id());
+        }
+        pool.shutdown();
+        assertThat(ids).hasSize(1);
+        ExportJob holder = store.get(ids.iterator().next());
+
+        NewJob otherPatient = new NewJob("src", "healthex", null, null, null, Map.of()).holdingSlot("patient:p-2");
+        assertThat(store.adopt(otherPatient, JobState.SUBMITTED, clock.instant(), null).created()).isTrue();
+        store.update(holder, null, JobUpdate.to(JobState.FAILED).lastError("boom"), true);
+        NewJob next = new NewJob("src", "healthex", null, null, null, Map.of("trigger", "t-9")).holdingSlot("patient:p-1");
+        JobStore.Adoption after = store.adopt(next, JobState.SUBMITTED, clock.instant(), null);
+        assertThat(after.created()).isTrue();
+        assertThat(after.job().id()).isNotEqualTo(holder.id());
+    }
+
+    @Test
+    void anEndedJobIsStillTheOneJobOfItsExport() {
+        ExportJob job = newJob("https://x/jobs/1");
+        store.update(job, null, JobUpdate.to(JobState.DELIVERED), true);
+        JobStore.Adoption again = store.adopt(new NewJob("src", "fhir-bulk", null, "https://x/jobs/1", null,
+                Map.of()), JobState.SUBMITTED, clock.instant(), null);
+        assertThat(again.created()).isFalse();
+        assertThat(again.job().id()).isEqualTo(job.id());
+    }
+
+    @Test
     void onlyDueJobsAreClaimedAndALeasedJobIsNotClaimedAgain() {
         ExportJob due = newJob("https://x/jobs/due");
         ExportJob later = newJob("https://x/jobs/later");

@@ -14,8 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
 
@@ -23,7 +21,8 @@ import java.util.stream.Collectors;
  * Where HealthEx jobs come from: one job per patient per trigger (a scheduled or on-demand kick-off of every
  * configured patient, or {@code POST /api/jobs} for one patient). A job is created SUBMITTED with the patient's
  * ids; its first status step sends {@code $updateData}. A patient whose job is still active is not triggered
- * again: the job in flight delivers the retrieval it watches.
+ * again: the job in flight delivers the retrieval it watches. The store enforces it, across replicas too: such a
+ * job holds its patient's slot until it ends ({@link NewJob#holdingSlot}).
  */
 public class HealthexJobs implements JobAdopter {
     private static final Logger LOG = LoggerFactory.getLogger(HealthexJobs.class);
@@ -37,9 +36,6 @@ public class HealthexJobs implements JobAdopter {
     public static final String RETRIEVAL_ID = "retrievalId";
     public static final String UPDATE_MESSAGE = "updateDataMessage";
     public static final String UPDATE_AT = "updateDataAt";
-    /** The attributes a job is created with: they make its identity (dedup key) and never change. */
-    static final Set<String> CREATION_KEYS = Set.of(PATIENT_ID, EXTERNAL_ID, PROJECT_ID, ORG_ID, TRIGGER,
-            REQUESTED_RETRIEVAL, SKIP_INTERACTIVE);
 
     private final Map<String, HealthexSource> sources;
     private final HealthexPatients patients;
@@ -58,7 +54,7 @@ public class HealthexJobs implements JobAdopter {
      * Kick-off route ({@code direct:kickoff-healthex}, on the source's schedule or {@code POST
      * /api/sources/{id}/run}): a job for every configured patient without one in flight.
      */
-    public synchronized Map<String, Object> kickOff(@ExchangeProperty("sourceId") String sourceId) {
+    public Map<String, Object> kickOff(@ExchangeProperty("sourceId") String sourceId) {
         HealthexSource source = sources.get(sourceId);
         String trigger = "kickoff:" + UUID.randomUUID();
         Map<String, ExportJob> active = activeByPatient(sourceId);
@@ -66,13 +62,18 @@ public class HealthexJobs implements JobAdopter {
         List<Map<String, String>> inFlight = new ArrayList<>();
         for (HealthexPatient p : patients.patients(sourceId)) {
             ExportJob running = active.get(p.healthexPatientId());
-            if (running != null) {
-                inFlight.add(Map.of("job", running.id(), PATIENT_ID, p.healthexPatientId()));
-                continue;
+            if (running == null) {
+                // the patient's slot: a job made for the patient since the read above (an API request, another
+                // replica's kick-off) is answered here instead of a second one
+                JobStore.Adoption adoption = jobs.submit(newJob(source, p.healthexPatientId(), p.externalId(),
+                        trigger, null, null));
+                if (adoption.created()) {
+                    created.add(Map.of("job", adoption.job().id(), PATIENT_ID, p.healthexPatientId()));
+                    continue;
+                }
+                running = adoption.job();
             }
-            ExportJob job = jobs.submit(newJob(source, p.healthexPatientId(), p.externalId(), trigger, null, null))
-                    .job();
-            created.add(Map.of("job", job.id(), PATIENT_ID, p.healthexPatientId()));
+            inFlight.add(Map.of("job", running.id(), PATIENT_ID, p.healthexPatientId()));
         }
         LOG.info("Kick-off of HealthEx source {}: {} job(s) created, {} patient(s) with a job in flight", sourceId,
                 created.size(), inFlight.size());
@@ -87,17 +88,12 @@ public class HealthexJobs implements JobAdopter {
     /**
      * {@code POST /api/jobs} with {@code {"source", "patientId", "externalId"?, "retrievalId"?,
      * "skipInteractive"?}}. With a retrievalId the job adopts that retrieval (no {@code $updateData}; the same
-     * retrieval adopted twice is one job); without one it is a new trigger, unless the patient's job is still in
-     * flight, which is then answered.
+     * retrieval adopted twice is one job); without one it is a new trigger, holding the patient's slot.
      */
     @Override
     public NewJob adopt(SourceConfig config, Map<String, Object> request) {
         HealthexSource source = sources.get(config.id());
-        Object rawId = request.containsKey("patientId") ? request.get("patientId") : request.get(PATIENT_ID);
-        if (!(rawId instanceof String patientId) || !PatientsFile.PATIENT_ID.matcher(patientId).matches()) {
-            throw new IllegalArgumentException("A healthex job needs \"patientId\": the HealthEx patient id "
-                    + "(letters, digits, '.', '_', ':' or '-')");
-        }
+        String patientId = patientId(request);
         String externalId = text(request, EXTERNAL_ID, 200);
         if (externalId == null) {
             externalId = patients.find(config.id(), patientId).map(HealthexPatient::externalId).orElse(null);
@@ -110,32 +106,22 @@ public class HealthexJobs implements JobAdopter {
         if (retrievalId != null) {
             return newJob(source, patientId, externalId, "retrieval:" + retrievalId, retrievalId, (Boolean) skip);
         }
-        ExportJob running = activeByPatient(config.id()).get(patientId);
-        if (running != null) {
-            // the same identity as the job in flight: the API answers that job (200) instead of a second one
-            return sameAs(running);
-        }
-        // The trigger names the patient's previous job: requests that race past the check above (two replicas, two
-        // API calls at once) make the same trigger, so the store's adoption key keeps them to one job. A request
-        // that reads the previous job after a racing one stored its job finds that job, still active: it answers
-        // that job, rather than naming it as the previous one and making a second.
-        Optional<ExportJob> previous = store.latestJobWith(config.id(), PATIENT_ID, patientId);
-        if (previous.isPresent() && !previous.get().state().isTerminal()) {
-            return sameAs(previous.get());
-        }
-        String after = previous.map(ExportJob::id).orElse("none");
-        return newJob(source, patientId, externalId, "api:" + patientId + ":after:" + after, null, (Boolean) skip);
+        return newJob(source, patientId, externalId, "api:" + UUID.randomUUID(), null, (Boolean) skip);
     }
 
     /**
-     * The API's job is checked and created under the kick-off's lock: a kick-off of many patients reads the jobs in
-     * flight once, then creates one job after another, so a request for a patient it has not reached yet would
-     * otherwise make a job the kick-off then makes again. (Across replicas, the scheduled kick-off runs on one of
-     * them; a request to another at that moment can still race it: docs/healthex.md.)
+     * A request for a patient whose job is still in flight answers that job (200). Otherwise the new job holds the
+     * patient's slot: of requests and kick-offs that race past this check, on one replica or several, the store
+     * keeps the first job and answers it to the others.
      */
     @Override
-    public synchronized JobStore.Adoption submit(SourceConfig config, Map<String, Object> request,
-                                                 JobLifecycle lifecycle) {
+    public JobStore.Adoption submit(SourceConfig config, Map<String, Object> request, JobLifecycle lifecycle) {
+        if (!request.containsKey("retrievalId")) {
+            ExportJob running = activeByPatient(config.id()).get(patientId(request));
+            if (running != null) {
+                return new JobStore.Adoption(running, false);
+            }
+        }
         return lifecycle.submit(adopt(config, request));
     }
 
@@ -161,26 +147,24 @@ public class HealthexJobs implements JobAdopter {
         if (skipInteractive != null) {
             attributes.put(SKIP_INTERACTIVE, skipInteractive.toString());
         }
-        return new NewJob(source.id(), HealthexKind.NAME, null, null,
+        NewJob job = new NewJob(source.id(), HealthexKind.NAME, null, null,
                 source.updateDataUrl(patientId).toString(), attributes);
-    }
-
-    static NewJob sameAs(ExportJob job) {
-        Map<String, String> attributes = new LinkedHashMap<>();
-        job.attributes().forEach((k, v) -> {
-            if (CREATION_KEYS.contains(k)) {
-                attributes.put(k, v);
-            }
-        });
-        if (attributes.containsKey(REQUESTED_RETRIEVAL)) {
-            attributes.put(RETRIEVAL_ID, attributes.get(REQUESTED_RETRIEVAL));
-        }
-        return new NewJob(job.sourceId(), job.kind(), null, null, job.requestUrl(), attributes);
+        // a retrieval adopted by id is its own job; every other job is the patient's one job in flight
+        return retrievalId != null ? job : job.holdingSlot("patient:" + patientId);
     }
 
     private Map<String, ExportJob> activeByPatient(String sourceId) {
         return store.activeJobsOf(sourceId).stream().filter(j -> j.attribute(PATIENT_ID) != null)
                 .collect(Collectors.toMap(j -> j.attribute(PATIENT_ID), j -> j, (a, b) -> a));
+    }
+
+    private static String patientId(Map<String, Object> request) {
+        Object id = request.containsKey("patientId") ? request.get("patientId") : request.get(PATIENT_ID);
+        if (!(id instanceof String patientId) || !PatientsFile.PATIENT_ID.matcher(patientId).matches()) {
+            throw new IllegalArgumentException("A healthex job needs \"patientId\": the HealthEx patient id "
+                    + "(letters, digits, '.', '_', ':' or '-')");
+        }
+        return patientId;
     }
 
     private static String text(Map<String, Object> request, String name, int max) {

@@ -10,6 +10,7 @@ import org.healthexport.relay.job.JobEvents;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.job.JobUpdate;
 import org.healthexport.relay.job.NewJob;
 import org.healthexport.relay.job.TestDatabases;
 import org.junit.jupiter.api.AfterEach;
@@ -24,12 +25,12 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class HealthexJobsTest {
-    private final HikariDataSource dataSource = TestDatabases.migrated(TestDatabases.newH2Url());
+    private final String url = TestDatabases.newH2Url();
+    private final HikariDataSource dataSource = TestDatabases.migrated(url);
 
     @AfterEach
     void close() {
@@ -38,7 +39,7 @@ class HealthexJobsTest {
 
     /**
      * Two API requests for one patient at once: the second read the jobs in flight before the first stored its
-     * job, then finds that job as the patient's latest. It answers that job instead of making a second one.
+     * job. Both jobs hold the patient's slot, so the store answers the first to the second.
      */
     @Test
     void aRequestThatMissedARacingJobInItsInFlightCheckAnswersThatJob() {
@@ -63,22 +64,21 @@ class HealthexJobsTest {
     }
 
     /**
-     * A kick-off of many patients reads the jobs in flight once, then creates one job after another. An API request
-     * for a patient it has not reached yet waits for it and answers the kick-off's job, instead of making a job
-     * the kick-off then makes again.
+     * Two replicas on one store. A kick-off of many patients reads the jobs in flight once, then creates one job
+     * after another; a request to the other replica, for a patient the kick-off has not reached yet, makes that
+     * patient's job first. The kick-off then answers that job for the patient instead of making a second one.
      */
     @Test
-    void anApiRequestDuringAKickOffAnswersTheKickOffsJobForItsPatient() throws Exception {
-        JobStore store = new JobStore(dataSource, Clock.systemUTC());
+    void aKickOffOnOneReplicaAndARequestToAnotherMakeOneJobForAPatient() throws Exception {
         SourceConfig config = config();
         CountDownLatch kickOffInside = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        JobLifecycle lifecycle = new JobLifecycle(store, new Sources(List.of(config)), "relay-a", Duration.ofMinutes(1),
-                10, JobEvents.NONE) {
+        JobStore storeA = new JobStore(dataSource, Clock.systemUTC());
+        JobLifecycle lifecycleA = new JobLifecycle(storeA, new Sources(List.of(config)), "relay-a",
+                Duration.ofMinutes(1), 10, JobEvents.NONE) {
             @Override
             public JobStore.Adoption submit(NewJob job) {
-                if (job.attributes().get(HealthexJobs.TRIGGER).startsWith("kickoff:")
-                        && job.attributes().get(HealthexJobs.PATIENT_ID).equals("pat-1")) {
+                if (job.attributes().get(HealthexJobs.PATIENT_ID).equals("pat-1")) {
                     kickOffInside.countDown(); // the kick-off's first patient: hold it there
                     await(release);
                 }
@@ -91,28 +91,70 @@ class HealthexJobsTest {
                 return List.of(patient("pat-1"), patient("pat-2"));
             }
         };
-        HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), patients, store, lifecycle);
+        HealthexJobs replicaA = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), patients, storeA,
+                lifecycleA);
+        try (HikariDataSource otherPool = TestDatabases.migrated(url)) {
+            JobStore storeB = new JobStore(otherPool, Clock.systemUTC());
+            JobLifecycle lifecycleB = new JobLifecycle(storeB, new Sources(List.of(config)), "relay-b",
+                    Duration.ofMinutes(1), 10, JobEvents.NONE);
+            HealthexJobs replicaB = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), patients, storeB,
+                    lifecycleB);
 
-        CompletableFuture<Map<String, Object>> kickOff = CompletableFuture.supplyAsync(() -> jobs.kickOff("hx"));
-        assertThat(kickOffInside.await(10, TimeUnit.SECONDS)).isTrue();
-        AtomicReference<JobStore.Adoption> answered = new AtomicReference<>();
-        Thread api = new Thread(() -> answered.set(jobs.submit(config, Map.of("patientId", "pat-2",
-                HealthexJobs.EXTERNAL_ID, "ext-pat-2"), lifecycle)));
-        api.start();
-        // until the request waits for the kick-off's lock, or (without it) has made its job
-        while (api.isAlive() && api.getState() != Thread.State.BLOCKED) {
-            Thread.sleep(5);
+            CompletableFuture<Map<String, Object>> kickOff = CompletableFuture.supplyAsync(() -> replicaA.kickOff("hx"));
+            assertThat(kickOffInside.await(10, TimeUnit.SECONDS)).isTrue();
+            JobStore.Adoption answered = replicaB.submit(config, Map.of("patientId", "pat-2"), lifecycleB);
+            assertThat(answered.created()).isTrue();
+            release.countDown();
+            Map<String, Object> summary = kickOff.get(10, TimeUnit.SECONDS);
+
+            List<ExportJob> forPatient2 = storeA.activeJobsOf("hx").stream()
+                    .filter(j -> "pat-2".equals(j.attribute(HealthexJobs.PATIENT_ID))).toList();
+            assertThat(forPatient2).extracting(ExportJob::id).containsExactly(answered.job().id());
+            assertThat(summary.get("created")).asList()
+                    .containsExactly(Map.of("job", storeA.activeJobsOf("hx").stream()
+                            .filter(j -> "pat-1".equals(j.attribute(HealthexJobs.PATIENT_ID))).findFirst()
+                            .orElseThrow().id(), HealthexJobs.PATIENT_ID, "pat-1"));
+            assertThat(summary.get("alreadyActive")).asList()
+                    .containsExactly(Map.of("job", answered.job().id(), HealthexJobs.PATIENT_ID, "pat-2"));
         }
-        release.countDown();
-        kickOff.get(10, TimeUnit.SECONDS);
-        api.join(10_000);
+    }
 
-        List<ExportJob> forPatient2 = store.activeJobsOf("hx").stream()
-                .filter(j -> "pat-2".equals(j.attribute(HealthexJobs.PATIENT_ID))).toList();
-        assertThat(forPatient2).hasSize(1);
-        assertThat(forPatient2.get(0).attribute(HealthexJobs.TRIGGER)).startsWith("kickoff:");
-        assertThat(answered.get().created()).as("the request answers the job in flight (200)").isFalse();
-        assertThat(answered.get().job().id()).isEqualTo(forPatient2.get(0).id());
+    /** A patient's job holds the patient's slot until it ends; then the next trigger makes the next job. */
+    @Test
+    void thePatientsNextJobIsMadeOnceTheLastOneHasEnded() {
+        JobStore store = new JobStore(dataSource, Clock.systemUTC());
+        SourceConfig config = config();
+        JobLifecycle lifecycle = new JobLifecycle(store, new Sources(List.of(config)), "relay-a",
+                Duration.ofMinutes(1), 10, JobEvents.NONE);
+        HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), null, store, lifecycle);
+        Map<String, Object> request = Map.of("patientId", "pat-1", HealthexJobs.EXTERNAL_ID, "ext-1");
+
+        JobStore.Adoption first = jobs.submit(config, request, lifecycle);
+        JobStore.Adoption whileInFlight = jobs.submit(config, Map.of("patientId", "pat-1",
+                HealthexJobs.SKIP_INTERACTIVE, true), lifecycle);
+        store.update(first.job(), null, JobUpdate.to(JobState.DELIVERED), true);
+        JobStore.Adoption next = jobs.submit(config, request, lifecycle);
+
+        assertThat(first.created()).isTrue();
+        assertThat(whileInFlight.created()).isFalse();
+        assertThat(whileInFlight.job().id()).isEqualTo(first.job().id());
+        assertThat(next.created()).isTrue();
+        assertThat(next.job().id()).isNotEqualTo(first.job().id());
+    }
+
+    /** The slot is the patient's, whatever else a trigger carries; a retrieval adopted by its id holds none. */
+    @Test
+    void everyNewJobOfAPatientHoldsThePatientsSlot() {
+        HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), null, null, null);
+        NewJob api = jobs.newJob(RetrievalWatchTest.SOURCE, "pat-1", "ext-1", "api:a", null, Boolean.TRUE);
+        NewJob kickOff = jobs.newJob(RetrievalWatchTest.SOURCE, "pat-1", "other", "kickoff:b", null, null);
+        NewJob otherPatient = jobs.newJob(RetrievalWatchTest.SOURCE, "pat-2", "ext-1", "api:a", null, Boolean.TRUE);
+        NewJob retrieval = jobs.newJob(RetrievalWatchTest.SOURCE, "pat-1", "ext-1", "retrieval:r-1", "r-1", null);
+
+        assertThat(kickOff.dedupKey()).isEqualTo(api.dedupKey());
+        assertThat(otherPatient.dedupKey()).isNotEqualTo(api.dedupKey());
+        assertThat(retrieval.slot()).isNull();
+        assertThat(retrieval.dedupKey()).isNotEqualTo(api.dedupKey());
     }
 
     private static HealthexPatient patient(String id) {

@@ -126,16 +126,4 @@ class RetrievalWatchTest {
         assertThat(SOURCE.everythingUrl("p1").toString())
                 .isEqualTo("https://api.healthex.io/FHIR/R4/Person/p1/$everything?_count=100&_offset=0");
     }
-
-    @Test
-    void aJobInFlightIsAdoptedUnderItsOwnIdentity() {
-        HealthexJobs jobs = new HealthexJobs(Map.of("hx", SOURCE), null, null, null);
-        var created = jobs.newJob(SOURCE, "pat-1", "ext-1", "api:abc", null, Boolean.TRUE);
-        Map<String, String> stored = new HashMap<>(created.attributes());
-        stored.put(HealthexJobs.RETRIEVAL_ID, "b-9");
-        stored.put("folder", "x");
-        ExportJob running = new ExportJob("j", "hx", "healthex", "b-9", null, JobState.RUNNING, null, null, ASKED,
-                null, 0, null, null, null, null, created.requestUrl(), stored, ASKED, ASKED);
-        assertThat(HealthexJobs.sameAs(running).dedupKey()).isEqualTo(created.dedupKey());
-    }
 }
