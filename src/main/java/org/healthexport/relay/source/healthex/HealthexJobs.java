@@ -116,7 +116,7 @@ public class HealthexJobs implements JobAdopter {
      */
     @Override
     public JobStore.Adoption submit(SourceConfig config, Map<String, Object> request, JobLifecycle lifecycle) {
-        if (!request.containsKey("retrievalId")) {
+        if (request.get("retrievalId") == null) {
             ExportJob running = activeByPatient(config.id()).get(patientId(request));
             if (running != null) {
                 return new JobStore.Adoption(running, false);
