@@ -8,7 +8,7 @@ import java.security.MessageDigest;
  * into one MessageDigest. A delivery that records each file's SHA-256 (the receipt's) cannot end before its hash,
  * and one stream's SHA-256 runs on one core, so this is the ceiling of any such delivery of the file. Prints the
  * seconds of a first pass in a fresh JVM (the JIT cold, as in a relay's first delivery) and of the best of two more.
- * Run by the benchmark scripts with the JDK's source launcher: java bench/Sha256Rate.java FILE
+ * Run by bench/deliver-1gib-file.sh with the JDK's source launcher: java bench/Sha256Rate.java FILE
  */
 public class Sha256Rate {
     public static void main(String[] args) throws Exception {

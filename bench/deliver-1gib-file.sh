@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One large NDJSON file (default 1 GiB) from the sandbox (own JVM) to the folder target with the relay jar under
-# -Xmx128m, beside a raw `curl` of the same bytes to a file, in the same run.
+# -Xmx128m, beside a raw `curl` of the same bytes to a file, in the same run. Also prints the JDK's SHA-256 rate
+# over those bytes (bench/Sha256Rate.java): the relay records each file's SHA-256, so that rate is its ceiling.
 # Usage: bench/deliver-1gib-file.sh [bytes]        (BENCH_SKIP_BUILD=1 reuses the built jar)
 #        BENCH_IDLE=<seconds>: the relay is left idle that long after it is ready, before the request.
 #        SIMULATOR=nginx: the export is served by nginx instead (see start_nginx_bulk in lib.sh): a server that is
