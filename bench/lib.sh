@@ -59,7 +59,6 @@ start_sandbox() {
 # least CPU any server could spend on it). Sets SANDBOX_FHIR, SANDBOX_PID, BIG_FILE_URL and NGINX_FILES_LOG.
 start_nginx_bulk() {
   local dir=$1 bytes=$(( ($2 + 255) / 256 * 256 )) port line
-  [ -x /usr/sbin/nginx ] || { echo "SIMULATOR=nginx needs nginx: apt-get install -y nginx-light" >&2; exit 1; }
   port=$(free_port)
   mkdir -p "$dir/logs" "$dir/files"
   line='{"resourceType":"Observation","id":"big","status":"final","code":{"text":"bench"},"note":[{"text":"'
@@ -88,11 +87,18 @@ http {
   }
 }
 CONF
-  /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/out.log" 2>&1 &
+  run_nginx "$dir" "$port"
+}
+
+# run_nginx <dir> <port>: nginx with <dir>/nginx.conf (its prefix <dir>), in the foreground of a background job,
+# until it listens on <port>. Sets SANDBOX_PID (the benchmarks' simulator).
+run_nginx() {
+  [ -x /usr/sbin/nginx ] || { echo "SIMULATOR=nginx needs nginx: apt-get install -y nginx-light" >&2; exit 1; }
+  /usr/sbin/nginx -p "$1" -c "$1/nginx.conf" -g 'daemon off;' >"$1/out.log" 2>&1 &
   SANDBOX_PID=$!
   PIDS+=("$SANDBOX_PID")
-  local deadline=$(( $(date +%s) + 30 ))
-  wait_for "nginx" bash -c "echo > /dev/tcp/127.0.0.1/$port"
+  local deadline=$(( $(date +%s) + 30 )) # read by wait_for
+  wait_for "nginx" bash -c "echo > /dev/tcp/127.0.0.1/$2"
 }
 
 # big_file_url <fhir base> <export>: the URL of the big file of a new export, for a raw copy: nginx's one file

@@ -35,10 +35,7 @@ http {
   }
 }
 CONF
-  /usr/sbin/nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -g 'daemon off;' >"$RUN/nginx/out.log" 2>&1 &
-  SANDBOX_PID=$!
-  PIDS+=("$SANDBOX_PID")
-  deadline=$(( $(date +%s) + 30 )) wait_for "nginx" bash -c "echo > /dev/tcp/127.0.0.1/$NGINX_PORT"
+  run_nginx "$RUN/nginx" "$NGINX_PORT"
   SANDBOX_FHIR=http://127.0.0.1:$NGINX_PORT/fhir/
   seq 1 "$JOBS" | sed "s|^|${SANDBOX_FHIR}jobs/job-|" > "$RUN/jobs.txt"
 else
