@@ -5,6 +5,7 @@ import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.job.StoreException;
 import org.quartz.CronExpression;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,10 +62,20 @@ public class KickoffSchedule {
                 fire = next.toInstant();
                 next = cron.getNextValidTimeAfter(next);
             }
-            checkedUntil.put(id, now);
-            if (fire != null && store.takeScheduledKickoff(id, fire)) {
-                LOG.info("Scheduled kick-off of source {} for {}", id, fire);
-                due.add(id);
+            if (fire == null) {
+                checkedUntil.put(id, now);
+                return;
+            }
+            try {
+                if (store.takeScheduledKickoff(id, fire)) {
+                    LOG.info("Scheduled kick-off of source {} for {}", id, fire);
+                    due.add(id);
+                }
+                checkedUntil.put(id, now); // taken here or by another relay: this fire time is done
+            } catch (StoreException e) {
+                // not marked as checked: the fire time is tried again at the next tick, not lost for the night
+                LOG.warn("Scheduled kick-off of source {} for {} waits: the job store did not answer ({})", id, fire,
+                        e.getMessage());
             }
         });
         return due;
