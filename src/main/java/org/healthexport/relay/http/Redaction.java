@@ -17,6 +17,8 @@ public final class Redaction {
             "x-amz-security-token", "signature", "sig", "token", "access_token", "x-goog-signature", "code",
             "client_secret", "api_key", "apikey", "key");
     private static final Pattern PARAM = Pattern.compile("([^&=]+)=([^&]*)");
+    private static final Pattern URL_IN_TEXT = Pattern.compile("https?://[^\\s\"'<>]+");
+    private static final Pattern CREDENTIALS = Pattern.compile("(?i)(bearer|basic)\\s+[A-Za-z0-9._~+/=-]+");
 
     private Redaction() {
     }
@@ -48,6 +50,23 @@ public final class Redaction {
             base = base.replace(authority, "REDACTED" + authority.substring(authority.lastIndexOf('@')));
         }
         return base + (query == null ? "" : "?" + params(query)) + (fragment == null ? "" : "#" + params(fragment));
+    }
+
+    /**
+     * A free text (an error, a vendor's message) with every URL in it passed through {@link #url(String)} and
+     * bearer or basic credentials replaced by {@code REDACTED}: for what is stored with a job and shown by the API.
+     */
+    public static String text(String text) {
+        if (text == null) {
+            return null;
+        }
+        Matcher m = URL_IN_TEXT.matcher(text);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(out, Matcher.quoteReplacement(url(m.group())));
+        }
+        m.appendTail(out);
+        return CREDENTIALS.matcher(out).replaceAll("$1 REDACTED");
     }
 
     private static String params(String text) {

@@ -117,7 +117,13 @@ public class SourceFiles implements AutoCloseable {
             if (location == null || hop >= MAX_REDIRECTS) {
                 throw new FileUnavailableException("Too many or empty redirects from " + safe(url), 502);
             }
-            current = current.resolve(location);
+            try {
+                current = current.resolve(location);
+            } catch (IllegalArgumentException e) {
+                // not quoted: the JDK's message holds the whole link, a presigned one's signature included
+                throw new FileUnavailableException("Redirect from " + safe(current) + " to a Location that is not a"
+                        + " URL", 502);
+            }
             UrlPolicy.checkRedirect(source, current);
             answer = send(current, null, accept, null);
         }
@@ -283,9 +289,16 @@ public class SourceFiles implements AutoCloseable {
         return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
     }
 
-    /** A URL for logs and errors: without its query, where presigned links carry their signature. */
+    /**
+     * A URL for logs and errors: without its query, where presigned links carry their signature, and without any
+     * user info before its host.
+     */
     public static String safe(URI url) {
-        return url.getScheme() + "://" + url.getRawAuthority() + (url.getRawPath() == null ? "" : url.getRawPath());
+        String authority = url.getRawAuthority();
+        if (authority != null && authority.contains("@")) {
+            authority = authority.substring(authority.lastIndexOf('@') + 1);
+        }
+        return url.getScheme() + "://" + authority + (url.getRawPath() == null ? "" : url.getRawPath());
     }
 
     /** Refuses a gzip body that inflates beyond {@code ratio} times its compressed size (a gzip bomb). */

@@ -3,7 +3,6 @@ package org.healthexport.relay.job;
 import org.healthexport.relay.http.Redaction;
 
 import java.time.Duration;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -40,8 +39,6 @@ public final class FaultLine {
     }
 
     static final int MAX_REASON = 300;
-    private static final Pattern URL = Pattern.compile("https?://[^\\s\"'<>]+");
-    private static final Pattern BEARER = Pattern.compile("(?i)(bearer|basic)\\s+[A-Za-z0-9._~+/=-]+");
     private static final Pattern NOT_TOKEN = Pattern.compile("[^A-Za-z0-9._:/+=@-]");
 
     private FaultLine() {
@@ -91,13 +88,7 @@ public final class FaultLine {
         if (reason == null) {
             return "";
         }
-        Matcher m = URL.matcher(reason);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            m.appendReplacement(out, Matcher.quoteReplacement(Redaction.url(m.group())));
-        }
-        m.appendTail(out);
-        String text = BEARER.matcher(out).replaceAll("$1 REDACTED").replaceAll("[\\r\\n\\t]+", " ");
+        String text = Redaction.text(reason).replaceAll("[\\r\\n\\t]+", " ");
         if (text.length() > MAX_REASON) {
             text = text.substring(0, MAX_REASON) + "…"; // cut before escaping: no dangling backslash
         }

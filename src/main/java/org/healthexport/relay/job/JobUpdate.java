@@ -1,5 +1,7 @@
 package org.healthexport.relay.job;
 
+import org.healthexport.relay.http.Redaction;
+
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -39,7 +41,8 @@ public final class JobUpdate {
     public JobUpdate progress(String value) { this.progress = truncate(value, 200); return this; }
     public JobUpdate nextPollAt(Instant value) { this.nextPollAt = value; return this; }
     public JobUpdate attempts(int value) { this.attempts = value; return this; }
-    public JobUpdate lastError(String value) { this.lastError = truncate(value, 2000); return this; }
+    /** Stored and shown by the API, so URL secrets and credentials in it are redacted ({@link Redaction#text}). */
+    public JobUpdate lastError(String value) { this.lastError = truncate(Redaction.text(value), 2000); return this; }
     public JobUpdate clearLastError() { this.clearLastError = true; return this; }
     public JobUpdate requestId(String value) { this.requestId = truncate(value, 200); return this; }
     public JobUpdate transactionTime(Instant value) { this.transactionTime = value; return this; }

@@ -35,4 +35,14 @@ class RedactionTest {
         assertThat(Redaction.url("https://user:pw@my_bucket.s3.example.com/f"))
                 .isEqualTo("https://REDACTED@my_bucket.s3.example.com/f");
     }
+
+    @Test
+    void aTextKeepsItsWordsAndLosesTheSecretsOfEveryUrlAndCredentialInIt() {
+        String text = "GET https://b.example/f.ndjson?X-Amz-Signature=abc&part=2 answered 403; then "
+                + "https://user:pw@h.example/x failed with Authorization: Bearer eyJhbGciOi.x.y";
+        assertThat(Redaction.text(text)).isEqualTo("GET https://b.example/f.ndjson?X-Amz-Signature=REDACTED&part=2"
+                + " answered 403; then https://REDACTED@h.example/x failed with Authorization: Bearer REDACTED");
+        assertThat(Redaction.text(Redaction.text(text))).as("redacting twice changes nothing").isEqualTo(Redaction.text(text));
+        assertThat(Redaction.text(null)).isNull();
+    }
 }

@@ -104,6 +104,12 @@ class SourceFilesTest {
                     ex.close();
                     return;
                 }
+                case "/fhir/to-a-broken-link" -> { // a presigned Location with a character no URL may hold
+                    ex.getResponseHeaders().set("Location", "https://files.example/a b.ndjson?X-Amz-Signature=s3cret");
+                    ex.sendResponseHeaders(302, -1);
+                    ex.close();
+                    return;
+                }
                 case "/fhir/gone" -> {
                     ex.sendResponseHeaders(410, -1);
                     ex.close();
@@ -175,6 +181,19 @@ class SourceFilesTest {
     @Test
     void redirectsToOtherSchemesAreRefused() {
         assertThatThrownBy(() -> fetch("/fhir/to-file", false)).isInstanceOf(UrlPolicy.RefusedUrlException.class);
+    }
+
+    @Test
+    void aRedirectToALinkThatIsNotAUrlFailsWithoutQuotingIt() {
+        assertThatThrownBy(() -> fetch("/fhir/to-a-broken-link", false)).isInstanceOf(FileUnavailableException.class)
+                .hasMessageContaining("not a URL").hasMessageNotContaining("s3cret").hasMessageNotContaining("files.example");
+    }
+
+    @Test
+    void aUrlInAnErrorKeepsNeitherItsQueryNorItsUserInfo() {
+        assertThat(SourceFiles.safe(URI.create("https://user:pw@files.example:8443/a/b.ndjson?X-Amz-Signature=s")))
+                .isEqualTo("https://files.example:8443/a/b.ndjson");
+        assertThat(SourceFiles.safe(URI.create("https://files.example/a"))).isEqualTo("https://files.example/a");
     }
 
     @Test

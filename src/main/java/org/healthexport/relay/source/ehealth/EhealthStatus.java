@@ -415,7 +415,8 @@ public class EhealthStatus {
         try {
             u = new URI(h);
         } catch (java.net.URISyntaxException e) {
-            throw new UrlPolicy.RefusedUrlException("the link '" + cut(h, 200) + "' is not a URL");
+            // not quoted: an unreadable signed link cannot be redacted reliably
+            throw new UrlPolicy.RefusedUrlException("a link that is not a URL");
         }
         if (u.isAbsolute()) {
             return u.normalize();

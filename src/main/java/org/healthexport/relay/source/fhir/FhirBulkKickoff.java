@@ -114,7 +114,7 @@ public class FhirBulkKickoff implements JobAdopter {
         if (contentLocation == null || contentLocation.isBlank()) {
             throw new IllegalStateException("Kick-off at " + source + " answered 202 without Content-Location");
         }
-        URI status = source.requireBaseUrl().resolve(contentLocation.trim());
+        URI status = contentLocation(source, contentLocation);
         UrlPolicy.checkStatusUrl(source, status);
         return jobs.submit(new NewJob(sourceId, source.kind(), null, status.toString(), kickoffUrl, Map.of())).job();
     }
@@ -184,9 +184,20 @@ public class FhirBulkKickoff implements JobAdopter {
         if (contentLocation == null || contentLocation.isBlank()) {
             throw new MalformedStatusException("Kick-off at " + source + " answered 202 without Content-Location");
         }
-        URI status = source.requireBaseUrl().resolve(contentLocation.trim());
+        URI status = contentLocation(source, contentLocation);
         UrlPolicy.checkStatusUrl(source, status);
         return status;
+    }
+
+    /** The status URL a kick-off's Content-Location names, resolved against the source's base URL. */
+    private static URI contentLocation(SourceConfig source, String contentLocation) {
+        try {
+            return source.requireBaseUrl().resolve(contentLocation.trim());
+        } catch (IllegalArgumentException e) {
+            // not quoted: the JDK's message holds the whole header, and a status URL may carry a token
+            throw new MalformedStatusException("Kick-off at " + source + " answered a Content-Location that is not"
+                    + " a URL");
+        }
     }
 
     @Override

@@ -103,7 +103,14 @@ public class FhirBulkStatus {
                 throw new MalformedStatusException("The manifest goes on past " + maxManifestPages
                         + " pages (relay.http.max-manifest-pages)");
             }
-            manifest = manifest.append(nextPage(source, URI.create(job.statusUrl()).resolve(next)));
+            URI page;
+            try {
+                page = URI.create(job.statusUrl()).resolve(next);
+            } catch (IllegalArgumentException e) {
+                // not quoted, as a file's link is not (see plan)
+                throw new MalformedStatusException("The manifest's next page link is not a URL");
+            }
+            manifest = manifest.append(nextPage(source, page));
         }
         String folder = folder(job, source);
         List<JobFile> planned = keepNumbers(jobs.store().files(job.id()), plan(job, folder, manifest));

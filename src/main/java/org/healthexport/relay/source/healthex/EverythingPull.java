@@ -203,7 +203,12 @@ public class EverythingPull {
             received += page.entries();
             URI next = null;
             if (page.nextUrl() != null) {
-                next = url.resolve(page.nextUrl());
+                try {
+                    next = url.resolve(page.nextUrl());
+                } catch (IllegalArgumentException e) {
+                    // not quoted: the JDK's message holds the whole link
+                    throw new UrlPolicy.RefusedUrlException("$everything next link is not a URL");
+                }
             } else if (page.entries() > 0 && page.total() != null && received < page.total()) {
                 next = withOffset(first, received);
             }

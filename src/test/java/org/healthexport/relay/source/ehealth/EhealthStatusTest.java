@@ -214,6 +214,10 @@ class EhealthStatusTest {
         assertThatThrownBy(() -> EhealthStatus.plan(job, fx.source(), "f", List.of(
                 new JobEnvelope.Link("encounter", null)))).isInstanceOf(UrlPolicy.RefusedUrlException.class)
                 .hasMessageContaining("no href");
+        assertThatThrownBy(() -> EhealthStatus.plan(job, fx.source(), "f", List.of(
+                new JobEnvelope.Link("encounter", "https://api.ehealth.example/a b?signature=s3cret"))))
+                .isInstanceOf(UrlPolicy.RefusedUrlException.class).hasMessageContaining("not a URL")
+                .hasMessageNotContaining("s3cret");
     }
 
     // ---- outcomes on a real store ---------------------------------------------------------------------
