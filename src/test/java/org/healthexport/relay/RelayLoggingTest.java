@@ -10,7 +10,9 @@ import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ServiceLoader;
 
@@ -74,5 +76,21 @@ class RelayLoggingTest {
     void logbackFindsItAsAService() {
         assertThat(ServiceLoader.load(Configurator.class).stream().map(ServiceLoader.Provider::type))
                 .contains(RelayLogging.class);
+    }
+
+    /** Logging starts before Camel reads application.properties, so the format is looked up there by the class. */
+    @Test
+    void theFormatComesFromTheSystemPropertyTheEnvironmentOrApplicationProperties(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("application.properties");
+        Path packaged = dir.resolve("packaged.properties");
+        Files.writeString(packaged, "relay.log.format = json\n");
+        java.net.URL inJar = packaged.toUri().toURL();
+
+        assertThat(RelayLogging.format(null, null, file, null)).isEqualTo("text");
+        assertThat(RelayLogging.format(null, null, file, inJar)).isEqualTo("json");
+        Files.writeString(file, "relay.log.format = text\n");
+        assertThat(RelayLogging.format(null, null, file, inJar)).as("the working folder's file first").isEqualTo("text");
+        assertThat(RelayLogging.format(null, " JSON ", file, inJar)).isEqualTo("json");
+        assertThat(RelayLogging.format("text", "json", file, inJar)).isEqualTo("text");
     }
 }
