@@ -129,12 +129,13 @@ public class RelayConfiguration implements CamelConfiguration {
         org.apache.camel.health.HealthCheckRegistry.get(context).register(new org.healthexport.relay.job.StoreHealthCheck(
                 store, props.getDuration("relay.health.store-timeout", Duration.ofSeconds(3))));
 
-        // The JDK client reads sockets in buffers of jdk.httpclient.bufsize (16 KiB by default); larger ones cost
-        // less CPU per byte of a large file. The setting is JVM-wide and read once, so it goes before any client.
+        // The JDK client (HealthEx $everything pages, tokens, the webhook) reads sockets in buffers of
+        // jdk.httpclient.bufsize (16 KiB by default); larger ones cost less CPU per byte of a large body. The setting
+        // is JVM-wide and read once, so it goes before any client. Files are read by Apache HttpClient (SourceFiles).
         System.getProperties().putIfAbsent("jdk.httpclient.bufsize",
                 String.valueOf(props.getInt("relay.download.buffer-bytes", 256 * 1024)));
-        // One TLS trust for every outbound client: camel-http (kick-offs, status polls), the JDK client (files,
-        // tokens, webhook) and the S3 target.
+        // One TLS trust for every outbound client: camel-http (kick-offs, status polls), Apache HttpClient (files),
+        // the JDK client ($everything pages, tokens, webhook) and the S3 target.
         OutboundTls tls = OutboundTls.from(context, props);
         tls.applyTo(context.getComponent("http", HttpComponent.class));
         if (tls.insecure()) {
