@@ -43,10 +43,6 @@ public class JobsApi {
         this.token = token == null || token.isBlank() ? null : token.getBytes(StandardCharsets.UTF_8);
     }
 
-    public boolean requiresToken() {
-        return token != null;
-    }
-
     /** First step of every API route. */
     public void authorize(@Header("Authorization") String authorization) {
         if (token == null) {

@@ -33,10 +33,6 @@ public class RelayProperties {
         return get(key).orElse(defaultValue);
     }
 
-    public String require(String key) {
-        return get(key).orElseThrow(() -> new ConfigurationException("Missing property " + key));
-    }
-
     public int getInt(String key, int defaultValue) {
         String v = get(key, null);
         try {

@@ -36,7 +36,6 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
                          SignPayload signPayload) {
     public static final int MIN_PART_SIZE = 5 * 1024 * 1024;
     public static final int MAX_PART_SIZE = 512 * 1024 * 1024;
-    public static final int DEFAULT_PART_SIZE = 16 * 1024 * 1024;
     /** S3's limit for one PutObject. */
     public static final long MAX_SINGLE_PUT = 5L * 1024 * 1024 * 1024;
     private static final Set<String> SSE = Set.of("AES256", "aws:kms", "aws:kms:dsse");

@@ -311,10 +311,6 @@ public class JobLifecycle {
         return endWithFault(job, JobState.FAILED, Fault.REFUSED_URL, null, job.requestId(), reason, details);
     }
 
-    public ExportJob actionNeeded(ExportJob job, String reason) {
-        return end(job, JobState.ACTION_NEEDED, reason);
-    }
-
     /** Ends the job for a reason that is not a fault (the deadline, an action at the source, a cancellation). */
     public ExportJob end(ExportJob job, JobState state, String reason) {
         LOG.warn("Job {} of source {} ended {}: {}{}", job.id(), job.sourceId(), state, reason, requestIdText(job));

@@ -1,7 +1,6 @@
 package org.healthexport.relay.source.ehealth;
 
 import java.util.Locale;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -41,14 +40,5 @@ public final class EhealthJobId {
                     + " (expected an ObjectId, a UUID or an id of letters, digits, '-' and '_', at most 64)");
         }
         return HEX_FORM.matcher(v).matches() ? v.toLowerCase(Locale.ROOT) : v;
-    }
-
-    /** The id, or empty when the value is not one. */
-    public static Optional<String> tryParse(String value) {
-        try {
-            return Optional.of(parse(value));
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
-        }
     }
 }

@@ -148,7 +148,7 @@ public class EhealthTokens implements AccessTokens {
         return refreshes;
     }
 
-    public boolean canRefresh() {
+    boolean canRefresh() {
         return refreshToken != null;
     }
 
