@@ -1,58 +1,67 @@
 package org.healthexport.relay.source;
 
+import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.job.DatabaseProxy;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.MutableClock;
-import org.healthexport.relay.job.StoreException;
 import org.healthexport.relay.job.TestDatabases;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+/** The schedule's fire times across a PostgreSQL outage, played by {@link DatabaseProxy}. */
 class KickoffScheduleTest {
-    private final HikariDataSource dataSource = TestDatabases.migrated(TestDatabases.newH2Url());
     private final MutableClock clock = new MutableClock(Instant.parse("2026-12-01T01:59:00Z"));
+    private DatabaseProxy proxy;
+    private HikariDataSource pool;
 
-    @AfterEach
-    void close() {
-        dataSource.close();
+    @BeforeEach
+    void open() throws Exception {
+        String direct = TestDatabases.newPostgresSchema();
+        TestDatabases.migrated(direct).close();
+        URI pg = URI.create(TestDatabases.postgresBaseUrl().substring("jdbc:".length()));
+        proxy = new DatabaseProxy(pg.getHost(), pg.getPort());
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(direct.replace(pg.getHost() + ":" + pg.getPort(), "127.0.0.1:" + proxy.port()));
+        config.setMaximumPoolSize(2);
+        config.setConnectionTimeout(1000);
+        pool = new HikariDataSource(config);
     }
 
-    /** The store did not answer at 02:00: the night's kick-off starts at the next tick, once, not the next night. */
+    @AfterEach
+    void close() throws Exception {
+        pool.close();
+        proxy.close();
+    }
+
+    /** The store was down at 02:00: the night's kick-off starts at the next tick once it is back, not the next night. */
     @Test
-    void aFireTimeTheStoreCouldNotTakeIsTriedAgainAtTheNextTick() {
-        AtomicInteger outages = new AtomicInteger(1);
-        JobStore store = new JobStore(dataSource, clock) {
-            @Override
-            public boolean takeScheduledKickoff(String sourceId, Instant fireTime) {
-                if (outages.getAndDecrement() > 0) {
-                    throw new StoreException("Job store update failed: connection refused", null);
-                }
-                return super.takeScheduledKickoff(sourceId, fireTime);
-            }
-        };
-        Sources sources = new Sources(List.of(source("nightly"), source("other")));
-        KickoffSchedule schedule = new KickoffSchedule(sources, store);
-        KickoffSchedule otherReplica = new KickoffSchedule(sources, new JobStore(dataSource, clock));
+    void aFireTimeTheStoreCouldNotTakeIsTriedAgainAtTheNextTick() throws Exception {
+        Sources sources = new Sources(List.of(source("nightly")));
+        KickoffSchedule schedule = new KickoffSchedule(sources, new JobStore(pool, clock));
+        KickoffSchedule otherReplica = new KickoffSchedule(sources, new JobStore(pool, clock));
 
         clock.advance(Duration.ofMinutes(1).plusSeconds(5));
-        List<String> atOutage = schedule.dueSources();
+        proxy.cutAndRefuse();
+        List<String> duringOutage = schedule.dueSources();
+        proxy.accept();
         List<String> nextTick = schedule.dueSources();
-        List<String> after = schedule.dueSources();
 
-        assertThat(atOutage).as("the outage hit the first source; the second was still taken").hasSize(1);
-        assertThat(nextTick).hasSize(1).doesNotContainAnyElementsOf(atOutage);
-        assertThat(after).isEmpty();
+        assertThat(duringOutage).isEmpty();
+        assertThat(nextTick).containsExactly("nightly");
+        assertThat(schedule.dueSources()).as("taken once").isEmpty();
         assertThat(otherReplica.dueSources()).as("each fire time starts one export across relays").isEmpty();
     }
 

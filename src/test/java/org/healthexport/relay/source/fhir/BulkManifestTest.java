@@ -170,7 +170,7 @@ class BulkManifestTest {
     }
 
     @Test
-    void fiveThousandEntriesParseAndPlanQuickly() throws IOException {
+    void fiveThousandEntriesParseAndPlanEachUrlOnce() throws IOException {
         StringBuilder json = new StringBuilder("{\"transactionTime\":\"2021-01-01T00:00:00Z\",\"output\":[");
         for (int i = 0; i < 5000; i++) {
             json.append(i == 0 ? "" : ",").append("{\"type\":\"").append(i % 2 == 0 ? "Observation" : "../Patient")
@@ -179,10 +179,8 @@ class BulkManifestTest {
         }
         json.append("],\"error\":[null,{\"url\":\"https://fhir.example/files/7.ndjson?sig=s\"}]}");
         FhirBulkStatus large = new FhirBulkStatus(null, null, null, null, 16L * 1024 * 1024);
-        long start = System.nanoTime();
         BulkManifest m = large.parse(new ByteArrayInputStream(json.toString().getBytes(StandardCharsets.UTF_8)));
         List<JobFile> files = large.plan(job(), "s/j1", m);
-        long millis = (System.nanoTime() - start) / 1_000_000;
         // every distinct URL once: the last output repeats the first, the error entry repeats an output (so it is
         // delivered once, as that output), the null entry is dropped
         assertThat(m.output()).hasSize(5000);
@@ -190,7 +188,5 @@ class BulkManifestTest {
         assertThat(files).hasSize(4999).extracting(JobFile::group).containsOnly("output");
         assertThat(files).extracting(JobFile::targetKey).doesNotHaveDuplicates()
                 .contains("s/j1/Observation-2500.ndjson", "s/j1/_Patient-2499.ndjson");
-        // linear work: well under a second even on a busy 2-core machine
-        assertThat(millis).isLessThan(3000);
     }
 }

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -106,13 +107,9 @@ class FhirBulkAuthTest {
         sandbox.registerClient("basic-client", "another-secret");
         // the kick-off's token request is refused: no job, a clear error
         int jobsBefore = store().list(null, 1000).size();
-        Object result = null;
-        try {
-            result = producer.requestBody("direct:kickoff-source", "basic");
-        } catch (org.apache.camel.CamelExecutionException e) {
-            assertThat(e.getCause()).hasMessageContaining("invalid_client").hasMessageNotContaining("s3cr3t");
-        }
-        assertThat(result).isNull();
+        assertThatThrownBy(() -> producer.requestBody("direct:kickoff-source", "basic"))
+                .isInstanceOf(org.apache.camel.CamelExecutionException.class)
+                .cause().hasMessageContaining("invalid_client").hasMessageNotContaining("s3cr3t");
         assertThat(store().list(null, 1000)).hasSize(jobsBefore);
     }
 }

@@ -10,6 +10,7 @@ import org.healthexport.relay.auth.AuthException;
 import org.healthexport.relay.auth.ClientAssertion;
 import org.healthexport.relay.auth.ClientAuthentication;
 import org.healthexport.relay.auth.ClientCredentialsTokens;
+import org.healthexport.relay.job.MutableClock;
 import org.healthexport.relay.sandbox.RedoxSandbox;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -20,6 +21,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,10 +47,15 @@ class RedoxTokensTest {
     }
 
     ClientCredentialsTokens tokens(String kid) throws Exception {
+        return tokens(kid, Clock.systemUTC());
+    }
+
+    /** {@code clock}: when the relay thinks it is, for its tokens' lifetimes (the assertion is signed for now). */
+    ClientCredentialsTokens tokens(String kid, Clock clock) throws Exception {
         ClientAssertion assertion = new ClientAssertion("client-1", kid, JWSAlgorithm.ES384, new ECDSASigner(key),
                 Clock.systemUTC());
         return new ClientCredentialsTokens(() -> URI.create(sandbox.tokenUrl()),
-                new ClientAuthentication.PrivateKeyJwt(assertion), null, http, Clock.systemUTC(), Map.of());
+                new ClientAuthentication.PrivateKeyJwt(assertion), null, http, clock, Map.of());
     }
 
     String post(String contentType, String form) throws Exception {
@@ -88,11 +96,12 @@ class RedoxTokensTest {
     @Test
     void threeSecondTokensAreRenewedAheadOfExpiry() throws Exception {
         sandbox.tokenLifetimeSeconds(3);
-        ClientCredentialsTokens tokens = tokens("es-key");
+        MutableClock clock = new MutableClock(Instant.now());
+        ClientCredentialsTokens tokens = tokens("es-key", clock);
         String first = tokens.current().orElseThrow();
-        Thread.sleep(1000);
+        clock.advance(Duration.ofMillis(1000));
         assertThat(tokens.current()).contains(first);
-        Thread.sleep(1200);
+        clock.advance(Duration.ofMillis(1200));
         // past 2 s of 3, less than a fifth (rounded up to a second) of the life is left: a new token
         String second = tokens.current().orElseThrow();
         assertThat(second).isNotEqualTo(first);
