@@ -166,6 +166,20 @@ public class JobStore {
                 sourceId);
     }
 
+    /**
+     * Active jobs of one source whose attribute {@code name} is {@code value} (one patient's, say). Matched in the
+     * database on the attributes' stored JSON, so a source with many jobs in flight is not read whole for one of
+     * them; there is no index on an attribute, so the database still scans the source's active rows.
+     */
+    public List<ExportJob> activeJobsWith(String sourceId, String name, String value) {
+        String pair = toJson(Map.of(name, value));
+        String pattern = "%" + pair.substring(1, pair.length() - 1).replace("!", "!!").replace("%", "!%")
+                .replace("_", "!_") + "%";
+        return queryJobs("SELECT * FROM export_job WHERE source_id = ? AND state IN (" + ACTIVE_STATES + ")"
+                + " AND attributes LIKE ? ESCAPE '!'", sourceId, pattern).stream()
+                .filter(j -> value.equals(j.attribute(name))).toList();
+    }
+
     /** The newest job of a source, in any state. */
     public Optional<ExportJob> newestJobOf(String sourceId) {
         return queryJobs("SELECT * FROM export_job WHERE source_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",

@@ -154,6 +154,28 @@ abstract class JobStoreContract {
     }
 
     @Test
+    void activeJobsWithAnAttributeValueAreTheActiveOnesWithExactlyThatValue() {
+        ExportJob wanted = withAttributes("https://x/jobs/a1", Map.of("patient", "a_1%", "other", "x"));
+        withAttributes("https://x/jobs/a2", Map.of("patient", "ab1%")); // "_" is not a wildcard here
+        withAttributes("https://x/jobs/a3", Map.of("patient", "a_1%0")); // nor is the value a prefix
+        withAttributes("https://x/jobs/a4", Map.of("other", "a_1%", "patientId", "a_1%")); // another key's value
+        ExportJob ended = withAttributes("https://x/jobs/a5", Map.of("patient", "a_1%"));
+        store.update(ended, null, JobUpdate.to(JobState.DELIVERED), true);
+        ExportJob elsewhere = store.adopt(new NewJob("other-src", "fhir-bulk", null, "https://x/jobs/a6", null,
+                Map.of("patient", "a_1%")), JobState.SUBMITTED, clock.instant(), null).job();
+
+        assertThat(store.activeJobsWith("src", "patient", "a_1%")).extracting(ExportJob::id).containsExactly(wanted.id());
+        assertThat(store.activeJobsWith("other-src", "patient", "a_1%")).extracting(ExportJob::id)
+                .containsExactly(elsewhere.id());
+        assertThat(store.activeJobsWith("src", "patient", "nobody")).isEmpty();
+    }
+
+    private ExportJob withAttributes(String statusUrl, Map<String, String> attributes) {
+        return store.adopt(new NewJob("src", "fhir-bulk", null, statusUrl, null, attributes), JobState.SUBMITTED,
+                clock.instant(), null).job();
+    }
+
+    @Test
     void anEndedJobIsStillTheOneJobOfItsExport() {
         ExportJob job = newJob("https://x/jobs/1");
         store.update(job, null, JobUpdate.to(JobState.DELIVERED), true);

@@ -117,9 +117,9 @@ public class HealthexJobs implements JobAdopter {
     @Override
     public JobStore.Adoption submit(SourceConfig config, Map<String, Object> request, JobLifecycle lifecycle) {
         if (request.get("retrievalId") == null) {
-            ExportJob running = activeByPatient(config.id()).get(patientId(request));
-            if (running != null) {
-                return new JobStore.Adoption(running, false);
+            List<ExportJob> running = store.activeJobsWith(config.id(), PATIENT_ID, patientId(request));
+            if (!running.isEmpty()) {
+                return new JobStore.Adoption(running.get(0), false);
             }
         }
         return lifecycle.submit(adopt(config, request));

@@ -38,29 +38,57 @@ class HealthexJobsTest {
     }
 
     /**
-     * Two API requests for one patient at once: the second read the jobs in flight before the first stored its
+     * Two API requests for one patient at once: the second checked the jobs in flight before the first stored its
      * job. Both jobs hold the patient's slot, so the store answers the first to the second.
      */
     @Test
     void aRequestThatMissedARacingJobInItsInFlightCheckAnswersThatJob() {
         JobStore store = new JobStore(dataSource, Clock.systemUTC()) {
             @Override
-            public List<ExportJob> activeJobsOf(String sourceId) {
+            public List<ExportJob> activeJobsWith(String sourceId, String name, String value) {
                 return List.of(); // read before the racing request's job was stored
             }
         };
-        HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), null, store, null);
         SourceConfig config = config();
+        JobLifecycle lifecycle = new JobLifecycle(store, new Sources(List.of(config)), "relay-a",
+                Duration.ofMinutes(1), 10, JobEvents.NONE);
+        HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), null, store, lifecycle);
         Map<String, Object> request = Map.of("patientId", "pat-race", HealthexJobs.EXTERNAL_ID, "ext-race");
 
-        NewJob first = jobs.adopt(config, request);
-        ExportJob stored = store.adopt(first, JobState.SUBMITTED, Instant.now(), null).job();
-        NewJob second = jobs.adopt(config, request);
+        JobStore.Adoption first = jobs.submit(config, request, lifecycle);
+        JobStore.Adoption second = jobs.submit(config, request, lifecycle);
 
-        assertThat(second.dedupKey()).isEqualTo(first.dedupKey());
-        JobStore.Adoption again = store.adopt(second, JobState.SUBMITTED, Instant.now(), null);
-        assertThat(again.created()).isFalse();
-        assertThat(again.job().id()).isEqualTo(stored.id());
+        assertThat(first.created()).isTrue();
+        assertThat(second.created()).isFalse();
+        assertThat(second.job().id()).isEqualTo(first.job().id());
+    }
+
+    /**
+     * A job stored by an earlier version holds no slot, and a job adopted by retrieval id holds none either: the
+     * in-flight check finds them by the patient's id in the store, and a request for that patient answers them.
+     */
+    @Test
+    void aRequestForAPatientWithAJobInFlightThatHoldsNoSlotAnswersThatJob() {
+        JobStore store = new JobStore(dataSource, Clock.systemUTC());
+        SourceConfig config = config();
+        JobLifecycle lifecycle = new JobLifecycle(store, new Sources(List.of(config)), "relay-a",
+                Duration.ofMinutes(1), 10, JobEvents.NONE);
+        HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), null, store, lifecycle);
+        ExportJob earlier = store.adopt(new NewJob("hx", HealthexKind.NAME, null, null, "https://x/updateData",
+                Map.of(HealthexJobs.PATIENT_ID, "pat_1", HealthexJobs.TRIGGER, "kickoff:old")), JobState.RUNNING,
+                Instant.now(), null).job();
+        ExportJob otherPatient = store.adopt(new NewJob("hx", HealthexKind.NAME, null, null, "https://x/updateData",
+                Map.of(HealthexJobs.PATIENT_ID, "patX1", HealthexJobs.TRIGGER, "kickoff:old")), JobState.RUNNING,
+                Instant.now(), null).job();
+
+        JobStore.Adoption answered = jobs.submit(config, Map.of("patientId", "pat_1",
+                HealthexJobs.EXTERNAL_ID, "ext-1"), lifecycle);
+        JobStore.Adoption forAPatientWhoseIdIsAPrefix = jobs.submit(config, Map.of("patientId", "pat",
+                HealthexJobs.EXTERNAL_ID, "ext-pat"), lifecycle);
+
+        assertThat(answered.created()).isFalse();
+        assertThat(answered.job().id()).isEqualTo(earlier.id()).isNotEqualTo(otherPatient.id());
+        assertThat(forAPatientWhoseIdIsAPrefix.created()).isTrue();
     }
 
     /**
