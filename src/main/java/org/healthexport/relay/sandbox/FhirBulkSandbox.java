@@ -57,6 +57,7 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile String extraOutputUrl;
     private final Map<String, byte[]> extraFiles = new java.util.concurrent.ConcurrentSkipListMap<>();
     private volatile java.time.Duration fileDelay = java.time.Duration.ZERO;
+    private final Map<String, java.util.concurrent.CountDownLatch> heldLevels = new ConcurrentHashMap<>();
     private final Map<String, FileConcurrency> fileConcurrency = new ConcurrentHashMap<>();
 
     public FhirBulkSandbox(String host, int port) {
@@ -114,6 +115,14 @@ public class FhirBulkSandbox extends SandboxServer {
     public void clearOutputFiles() { extraFiles.clear(); }
     /** Every file answer (here or from the storage) waits this long before its first byte (a slow server). */
     public FhirBulkSandbox fileDelay(java.time.Duration delay) { this.fileDelay = delay; return this; }
+    /**
+     * File requests of the exports kicked off at this level ({@code Group/<id>}, ...) wait until {@code release}
+     * opens (at most a minute): a source whose downloads are all busy, for as long as a test needs.
+     */
+    public FhirBulkSandbox holdFiles(String exportLevel, java.util.concurrent.CountDownLatch release) {
+        heldLevels.put(exportLevel, release);
+        return this;
+    }
     /**
      * The most file requests answered at once for the exports kicked off at this level: {@code Group/<id>},
      * {@code Patient} or {@code ""} (system). Two sources exporting different groups are told apart this way.
@@ -313,6 +322,10 @@ public class FhirBulkSandbox extends SandboxServer {
         FileConcurrency c = fileConcurrency.computeIfAbsent(job.level, l -> new FileConcurrency());
         c.max.accumulateAndGet(c.now.incrementAndGet(), Math::max);
         try {
+            java.util.concurrent.CountDownLatch held = heldLevels.get(job.level);
+            if (held != null) {
+                held.await(1, java.util.concurrent.TimeUnit.MINUTES);
+            }
             java.time.Duration delay = fileDelay;
             if (!delay.isZero()) {
                 Thread.sleep(delay.toMillis());
