@@ -44,7 +44,7 @@ public class OracleKickoff extends FhirBulkKickoff {
         return source.requireProperty("export");
     }
 
-    /** Patient export is POST at Oracle; Group export GET unless {@code kickoff-method} says otherwise. */
+    /** Patient export is POST at Oracle, Group export GET ({@link #validate} refuses another {@code kickoff-method}). */
     @Override
     protected String method(SourceConfig source, String path) {
         return source.property("kickoff-method", isPatientExport(path) ? "POST" : "GET").toUpperCase();
@@ -85,6 +85,9 @@ public class OracleKickoff extends FhirBulkKickoff {
         String method = method(source, path);
         if (patient && !method.equals("POST")) {
             throw new ConfigurationException("Source " + source.id() + ": Oracle's Patient export is POST only");
+        }
+        if (!patient && !method.equals("GET")) {
+            throw new ConfigurationException("Source " + source.id() + ": Oracle's Group export is GET only");
         }
         if (patient && !names.contains("patient")) {
             throw new ConfigurationException("Source " + source.id() + ": Oracle's Patient export needs at least one "

@@ -74,6 +74,8 @@ class OracleKickoffTest {
                 .hasMessageContaining("_type with _typeFilter");
         SourceConfig get = source(Map.of("export", "Patient/$export?patient=Patient/1", "kickoff-method", "GET"));
         assertThatThrownBy(() -> kickoff(get).validate(get)).hasMessageContaining("POST only");
+        SourceConfig post = source(Map.of("export", "Group/g1/$export", "kickoff-method", "POST"));
+        assertThatThrownBy(() -> kickoff(post).validate(post)).hasMessageContaining("Group export is GET only");
         SourceConfig lenient = source(Map.of("export", "Group/g1/$export?_elements=id", "lenient", "true"));
         kickoff(lenient).validate(lenient);
     }
