@@ -99,6 +99,13 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.orag.export=Group/" + OracleHealthSandbox.GROUP_3 + "/$export?_type=Patient",
         "relay.sources.orag.auth.client-id=relay-basic",
         "relay.sources.orag.auth.client-secret=wrong",
+        // an export that outlives the relay's deadline
+        "relay.sources.orah.kind=oracle-health",
+        "relay.sources.orah.base-url={{relay.sandbox.oracle-health.url}}/r4/tenant-h",
+        "relay.sources.orah.export=Group/" + OracleHealthSandbox.GROUP_3 + "/$export?_type=Patient",
+        "relay.sources.orah.auth.client-id=relay-basic",
+        "relay.sources.orah.auth.client-secret=s3cret",
+        "relay.sources.orah.deadline=2s",
 })
 class OracleHealthRouteTest {
     static final ListAppender<ILoggingEvent> FAULT_LINES = new ListAppender<>();
@@ -311,9 +318,24 @@ class OracleHealthRouteTest {
         assertThat(postJob("{\"source\":\"oraf\",\"jobId\":\"../x\"}", 400)).contains("jobId");
         ExportJob expired = awaitEnd(new ObjectMapper().readTree(adoptedOld).path("id").asText(), JobState.EXPIRED);
         assertThat(expired.lastError()).contains("expired").contains("30 days");
+        await().atMost(Duration.ofSeconds(10)).until(() -> sandbox.isDeleted(old));
         try (var notes = Files.walk(Path.of(OUT, "_notifications"))) {
             assertThat(notes.filter(p -> p.getFileName().toString().startsWith(expired.id() + "-EXPIRED"))).hasSize(1);
         }
+    }
+
+    /** Past its deadline the relay gives the export up, and deletes it: it would hold the client's one export. */
+    @Test
+    void anExportThatOutlivesTheDeadlineIsFailedAndDeletedAtOracle() throws Exception {
+        OracleHealthSandbox sandbox = sandbox();
+        String running = sandbox.startExport("relay-basic", "tenant-h", OracleHealthSandbox.GROUP_3, List.of("Patient"),
+                Duration.ofMinutes(10));
+        String adopted = postJob("{\"source\":\"orah\",\"jobId\":\"" + running + "\"}", 201);
+
+        ExportJob failed = awaitEnd(new ObjectMapper().readTree(adopted).path("id").asText(), JobState.FAILED);
+
+        assertThat(failed.lastError()).containsIgnoringCase("deadline");
+        await().atMost(Duration.ofSeconds(10)).until(() -> sandbox.isDeleted(running));
     }
 
     @Test
