@@ -138,8 +138,8 @@ public class Delivery {
     }
 
     /**
-     * After the split: the job's most telling file failure goes to the error handler (an expired link, which
-     * calls for a fresh manifest, before a transient fault, which calls for a retry).
+     * After the split: the job's most telling file failure goes to the error handler (a final refusal first, then
+     * an expired link, which calls for a fresh manifest, before a transient fault, which calls for a retry).
      */
     public void rethrowFileFailure(@ExchangeProperty("job") ExportJob job) throws Exception {
         Exception failure = failures.remove(job.id());
@@ -149,12 +149,18 @@ public class Delivery {
     }
 
     private static Exception preferred(Exception first, Exception later) {
-        if (first instanceof RefusedFileException) {
-            return first; // final: fetching again gives the same bytes
+        if (isFinal(first)) {
+            return first;
         }
-        return later instanceof RefusedFileException
+        return isFinal(later)
                 || later instanceof org.healthexport.relay.http.FileUnavailableException f && f.isExpiredLink()
                 ? later : first;
+    }
+
+    /** A failure that fetching again does not change: the same bytes refused, or the source refusing its token. */
+    private static boolean isFinal(Exception failure) {
+        return failure instanceof RefusedFileException
+                || failure instanceof org.healthexport.relay.http.FileUnavailableException f && f.isRefusedToTheToken();
     }
 
     /** Writes the receipt after every file landed; the job is then complete at the target. */

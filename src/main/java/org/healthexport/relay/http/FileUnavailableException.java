@@ -1,12 +1,15 @@
 package org.healthexport.relay.http;
 
 /**
- * A source file could not be fetched. {@code gone} (404, 410) and {@code forbidden} (403, a presigned link
- * past its life) call for a fresh manifest; otherwise the fault is transient and the download is retried.
+ * A source file could not be fetched. {@code gone} (404, 410) and {@code forbidden} (403) on a link that carries
+ * its own capability (a presigned link past its life) call for a fresh manifest; a 403 to the source's own token
+ * is a refusal that a fresh manifest does not change (a missing scope, another client's export); otherwise the
+ * fault is transient and the download is retried.
  */
 public class FileUnavailableException extends java.io.IOException {
     private final int httpCode;
     private final String requestId;
+    private final boolean sentToken;
 
     public FileUnavailableException(String message, int httpCode) {
         this(message, httpCode, null);
@@ -14,9 +17,15 @@ public class FileUnavailableException extends java.io.IOException {
 
     /** {@code httpCode} 0: no answer (the connection failed or was cut mid-file); {@code requestId}: the answer's. */
     public FileUnavailableException(String message, int httpCode, String requestId) {
+        this(message, httpCode, requestId, false);
+    }
+
+    /** {@code sentToken}: the failing request carried the source's token (its own origin, the manifest asked). */
+    public FileUnavailableException(String message, int httpCode, String requestId, boolean sentToken) {
         super(message);
         this.httpCode = httpCode;
         this.requestId = requestId;
+        this.sentToken = sentToken;
     }
 
     /** The server's request id of the failing answer (see {@link VendorRequestIds}), or null. */
@@ -36,7 +45,12 @@ public class FileUnavailableException extends java.io.IOException {
         return httpCode == 403;
     }
 
+    /** A 403 to a request that carried the source's token: the client may not read the file. */
+    public boolean isRefusedToTheToken() {
+        return isForbidden() && sentToken;
+    }
+
     public boolean isExpiredLink() {
-        return isGone() || isForbidden();
+        return isGone() || isForbidden() && !sentToken;
     }
 }

@@ -111,6 +111,7 @@ public class SourceFiles implements AutoCloseable {
             answer = send(url, tokens.current().orElse(null), accept, extra);
         }
         URI current = url;
+        boolean tokenSent = sendToken;
         for (int hop = 0; isRedirect(answer.code()); hop++) {
             String location = answer.header("Location");
             answer.discard();
@@ -126,12 +127,14 @@ public class SourceFiles implements AutoCloseable {
             }
             UrlPolicy.checkRedirect(source, current);
             answer = send(current, null, accept, null);
+            tokenSent = false;
         }
         int code = answer.code();
         if (code != 200) {
             String requestId = requestIds.from(answer::header);
             answer.discard();
-            throw new FileUnavailableException("GET " + safe(current) + " answered " + code, code, requestId);
+            throw new FileUnavailableException("GET " + safe(current) + " answered " + code, code, requestId,
+                    tokenSent);
         }
         try {
             return download(answer, accept, url);

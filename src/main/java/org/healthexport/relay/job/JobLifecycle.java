@@ -385,6 +385,11 @@ public class JobLifecycle {
             endWithFault(current, JobState.FAILED, Fault.FATAL, null, null, error.getMessage());
         } else if (cause(error, TargetFailedException.class) != null) {
             retry(current, null, Fault.TARGET_FAILED, null, null, describe(error));
+        } else if (file != null && file.isRefusedToTheToken()) {
+            // a fresh manifest would list the same file, refused the same way: someone must give the client access
+            endWithFault(current, JobState.FAILED, Fault.FILE_FAILED, file.httpCode(), file.requestId(),
+                    file.getMessage() + " to the source's token: the client may not read this file (a scope it lacks,"
+                            + " or another client's export)");
         } else if (file != null && file.isExpiredLink()) {
             refreshLinks(current, file.getMessage(), file.httpCode(), file.requestId());
         } else if (file != null) {

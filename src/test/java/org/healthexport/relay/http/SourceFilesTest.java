@@ -110,6 +110,11 @@ class SourceFilesTest {
                     ex.close();
                     return;
                 }
+                case "/fhir/forbidden" -> {
+                    ex.sendResponseHeaders(403, -1);
+                    ex.close();
+                    return;
+                }
                 case "/fhir/gone" -> {
                     ex.sendResponseHeaders(410, -1);
                     ex.close();
@@ -194,6 +199,20 @@ class SourceFilesTest {
         assertThat(SourceFiles.safe(URI.create("https://user:pw@files.example:8443/a/b.ndjson?X-Amz-Signature=s")))
                 .isEqualTo("https://files.example:8443/a/b.ndjson");
         assertThat(SourceFiles.safe(URI.create("https://files.example/a"))).isEqualTo("https://files.example/a");
+    }
+
+    /**
+     * A 403 to the source's own token is a refusal a fresh manifest would not change; a 403 from a link that
+     * carries its own capability (no token sent) is that capability past its life.
+     */
+    @Test
+    void aForbiddenFileIsARefusalWithTheTokenAndAnExpiredLinkWithout() {
+        assertThatThrownBy(() -> fetch("/fhir/forbidden", true)).isInstanceOfSatisfying(FileUnavailableException.class,
+                e -> assertThat(e.isRefusedToTheToken()).isTrue());
+        assertThatThrownBy(() -> fetch("/fhir/forbidden", true)).isInstanceOfSatisfying(FileUnavailableException.class,
+                e -> assertThat(e.isExpiredLink()).isFalse());
+        assertThatThrownBy(() -> fetch("/fhir/forbidden", false)).isInstanceOfSatisfying(FileUnavailableException.class,
+                e -> assertThat(e.isExpiredLink()).isTrue());
     }
 
     @Test

@@ -106,6 +106,13 @@ import static org.awaitility.Awaitility.await;
         "relay.sources.orah.auth.client-id=relay-basic",
         "relay.sources.orah.auth.client-secret=s3cret",
         "relay.sources.orah.deadline=2s",
+        // a token without the read scope of every type the adopted export holds (scopes follow _type=Patient)
+        "relay.sources.orai.kind=oracle-health",
+        "relay.sources.orai.base-url={{relay.sandbox.oracle-health.url}}/r4/tenant-i",
+        "relay.sources.orai.export=Group/" + OracleHealthSandbox.GROUP_3 + "/$export?_type=Patient",
+        "relay.sources.orai.auth.client-id=relay-basic",
+        "relay.sources.orai.auth.client-secret=s3cret",
+        "relay.sources.orai.allowed-hosts=127.0.0.1",
 })
 class OracleHealthRouteTest {
     static final ListAppender<ILoggingEvent> FAULT_LINES = new ListAppender<>();
@@ -336,6 +343,23 @@ class OracleHealthRouteTest {
 
         assertThat(failed.lastError()).containsIgnoringCase("deadline");
         await().atMost(Duration.ofSeconds(10)).until(() -> sandbox.isDeleted(running));
+    }
+
+    /**
+     * Oracle answers 403 to a file whose type the token has no read scope for: a fresh manifest would list the same
+     * file, so the job fails at once with what is missing, instead of ending EXPIRED after three fresh manifests.
+     */
+    @Test
+    void aFileTheTokensScopesDoNotCoverFailsTheJob() throws Exception {
+        OracleHealthSandbox sandbox = sandbox();
+        String running = sandbox.startExport("relay-basic", "tenant-i", OracleHealthSandbox.GROUP_3,
+                List.of("Patient", "Observation"), Duration.ZERO);
+        String adopted = postJob("{\"source\":\"orai\",\"jobId\":\"" + running + "\"}", 201);
+
+        ExportJob failed = awaitEnd(new ObjectMapper().readTree(adopted).path("id").asText(), JobState.FAILED);
+
+        assertThat(failed.lastError()).contains("answered 403").contains("may not read this file");
+        assertThat(failed.attribute("linkRefreshes")).isNull();
     }
 
     @Test
