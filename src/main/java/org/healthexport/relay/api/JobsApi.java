@@ -108,16 +108,15 @@ public class JobsApi {
         return id;
     }
 
-    /** What {@code POST /api/sources/{id}/run} answers: 202 with the new job, 409 when skipped, 502 when refused. */
+    /**
+     * What {@code POST /api/sources/{id}/run} answers: 202 with the job (a refused kick-off is that job, FAILED with
+     * the source's words), or with a kind's summary (HealthEx), 409 when skipped.
+     */
     public Object kickoffResult(@Body Object result, Exchange exchange) {
         var msg = exchange.getMessage();
         if (result instanceof ExportJob job) {
             msg.setHeader(Exchange.HTTP_RESPONSE_CODE, 202);
             return view(job, false);
-        }
-        if (result instanceof org.healthexport.relay.source.fhir.StatusError error) {
-            msg.setHeader(Exchange.HTTP_RESPONSE_CODE, 502);
-            return Map.of("error", "The source refused the kick-off: " + error.text(), "status", 502);
         }
         msg.setHeader(Exchange.HTTP_RESPONSE_CODE, result instanceof String ? 409 : 202);
         return result instanceof String s ? Map.of("skipped", s) : result;

@@ -46,13 +46,6 @@ public class SourceAuth {
                 .ifPresent(t -> exchange.getMessage().setHeader("Authorization", "Bearer " + t));
     }
 
-    /** Route step for calls made before a job exists (a kick-off). */
-    public void authorizeSource(String sourceId, Exchange exchange) {
-        exchange.getMessage().removeHeader("Authorization");
-        tokens(sourceId).current()
-                .ifPresent(t -> exchange.getMessage().setHeader("Authorization", "Bearer " + t));
-    }
-
     /** Route step after a 401: the next request fetches a fresh token. */
     public void renew(@ExchangeProperty("job") ExportJob job) {
         tokens(job.sourceId()).invalidate();

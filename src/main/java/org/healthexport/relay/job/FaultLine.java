@@ -23,8 +23,6 @@ public final class FaultLine {
         REFUSED_URL("refused-url"),
         FILE_FAILED("file-failed"),
         REFUSED_FILE("refused-file"),
-        /** The source refused to start an export: no job was made, the line says job=- and state=-. */
-        KICKOFF_REFUSED("kickoff-refused"),
         TARGET_FAILED("target-failed");
 
         private final String label;
@@ -48,11 +46,6 @@ public final class FaultLine {
                                 JobState state, String reason) {
         return format(job.id(), job.sourceId(), job.kind(), fault, status, requestId, retryIn, String.valueOf(state),
                 reason);
-    }
-
-    /** A kick-off the source refused: there is no job, so none is named. */
-    public static String kickoffRefused(String sourceId, String kind, Integer status, String requestId, String reason) {
-        return format(null, sourceId, kind, Fault.KICKOFF_REFUSED, status, requestId, null, null, reason);
     }
 
     private static String format(String jobId, String sourceId, String kind, Fault fault, Integer status,

@@ -337,16 +337,6 @@ public class JobLifecycle {
     }
 
     /**
-     * Route step: a kick-off the source refused (no job was made). Its fault line names the source, the HTTP code
-     * and the answer's request id; the kick-off's caller (API, schedule) gets the refusal as well.
-     */
-    public void kickoffRefused(String sourceId, Integer status, String requestId, String reason) {
-        String kind = sources.get(sourceId).kind();
-        events.fault(kind, Fault.KICKOFF_REFUSED.label());
-        FAULTS.warn(FaultLine.kickoffRefused(sourceId, kind, status, requestId, reason));
-    }
-
-    /**
      * Shared error handler of the routes: decides from the exception whether the job fails now (refused
      * credentials, a refused URL, bad configuration), needs a fresh manifest (an expired link), is another
      * relay's now (lease lost), or is retried with backoff (network, 5xx, a malformed answer, target outage).

@@ -3,6 +3,7 @@ package org.healthexport.relay.source.fhir;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.camel.Body;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
 import org.apache.camel.Header;
@@ -106,20 +107,7 @@ public class FhirBulkKickoff implements JobAdopter {
         exchange.setProperty("kickoffUrl", r.url().toString());
     }
 
-    /** Route step after a 202: the Content-Location becomes a job. */
-    public ExportJob submitted(@ExchangeProperty("sourceId") String sourceId,
-                               @ExchangeProperty("kickoffUrl") String kickoffUrl,
-                               @Header("Content-Location") String contentLocation) {
-        SourceConfig source = sources.get(sourceId);
-        if (contentLocation == null || contentLocation.isBlank()) {
-            throw new IllegalStateException("Kick-off at " + source + " answered 202 without Content-Location");
-        }
-        URI status = contentLocation(source, contentLocation);
-        UrlPolicy.checkStatusUrl(source, status);
-        return jobs.submit(new NewJob(sourceId, source.kind(), null, status.toString(), kickoffUrl, Map.of())).job();
-    }
-
-    // ---- kick-offs recorded as jobs (kinds whose kick-off may have to wait or be retried) --------------------
+    // ---- kick-offs recorded as jobs (every Bulk Data kind: a kick-off may wait, be retried, or fail on its token) --
 
     /** Attribute of a job whose kick-off is not accepted yet: {@code queued}. */
     public static final String KICKOFF = "kickoff";
@@ -154,6 +142,12 @@ public class FhirBulkKickoff implements JobAdopter {
         // not created: a racing request queued it, and sends it
         exchange.setProperty("alreadyQueued", !queued.created());
         return queued.job();
+    }
+
+    /** Route step: a kick-off the source refused for good ends its job FAILED, in the source's words. */
+    public ExportJob refused(@ExchangeProperty("job") ExportJob job, @Body StatusError error,
+                             @Header(Exchange.HTTP_RESPONSE_CODE) Integer code) {
+        return jobs.failAnswer(job, code, "Kick-off refused: " + error.text());
     }
 
     private static boolean isQueued(ExportJob job) {

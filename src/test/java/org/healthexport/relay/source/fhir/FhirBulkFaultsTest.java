@@ -143,21 +143,47 @@ class FhirBulkFaultsTest {
         }
     }
 
+    /** The kick-off is recorded as a job first: a refusal ends that job, in the server's words. */
     @Test
-    void aRefusedKickoffMakesNoJobButAFaultLineAndACount() {
+    void aRefusedKickoffFailsItsJobWithTheServersWordsAndAFaultLine() {
         sandbox.faults().queue(Aim.KICKOFF, Fault.operationOutcome(403, "forbidden", "Injected 403"));
-        double before = faultCount("kickoff-refused");
-        int jobs = store.list(null, 10_000).size();
-        Object result = producer.requestBody("direct:kickoff-source", "bulk");
-        assertThat(result).isInstanceOf(StatusError.class);
-        assertThat(store.list(null, 10_000)).hasSize(jobs);
+        double before = faultCount("fatal");
+        ExportJob job = kickOff("bulk");
+        assertThat(job.state()).isEqualTo(JobState.FAILED);
+        assertThat(job.statusUrl()).isNull();
+        assertThat(job.lastError()).isEqualTo("Kick-off refused: HTTP 403: Injected 403");
         RecordedRequest kickoff = sandbox.requests().stream().filter(r -> r.path().endsWith("$export"))
                 .reduce((a, b) -> b).orElseThrow();
-        assertThat(FAULT_LINES.list.stream().map(ILoggingEvent::getFormattedMessage)
-                .filter(line -> line.contains(" fault=kickoff-refused ")).reduce((a, b) -> b).orElseThrow())
-                .isEqualTo("job.fault job=- source=bulk kind=fhir-bulk fault=kickoff-refused status=403 requestId="
-                        + kickoff.requestId() + " retryIn=- state=- reason=\"HTTP 403: Injected 403\"");
-        assertThat(faultCount("kickoff-refused") - before).isEqualTo(1);
+        assertThat(faultLines(job)).containsExactly("job.fault job=" + job.id() + " source=bulk kind=fhir-bulk"
+                + " fault=fatal status=403 requestId=" + kickoff.requestId() + " retryIn=- state=FAILED"
+                + " reason=\"Kick-off refused: HTTP 403: Injected 403\"");
+        assertThat(faultCount("fatal") - before).isEqualTo(1);
+    }
+
+    /**
+     * A server that runs one export at a time answers 429 with Retry-After (the IG allows it): the kick-off waits
+     * that long as a job, is sent again, and the export is delivered.
+     */
+    @Test
+    void aThrottledKickoffIsSentAgainAfterRetryAfterAndDelivered() {
+        sandbox.faults().queue(Aim.KICKOFF, Fault.operationOutcome(429, "throttled", "An export is running")
+                .retryAfter("1"));
+        long kickoffsBefore = sandbox.requests().stream().filter(r -> r.path().endsWith("$export")).count();
+        ExportJob queued = kickOff("bulk");
+        assertThat(queued.state()).isEqualTo(JobState.SUBMITTED);
+        assertThat(queued.statusUrl()).isNull();
+        assertThat(queued.lastError()).contains("An export is running");
+
+        ExportJob done = awaitState(queued, JobState.DELIVERED);
+
+        List<RecordedRequest> kickoffs = sandbox.requests().stream().filter(r -> r.path().endsWith("$export"))
+                .skip(kickoffsBefore).toList();
+        assertThat(kickoffs).hasSize(2);
+        assertThat(Duration.between(kickoffs.get(0).at(), kickoffs.get(1).at())).isGreaterThanOrEqualTo(
+                Duration.ofMillis(950));
+        assertThat(done.statusUrl()).isNotNull();
+        assertThat(faultLines(done)).singleElement().asString().contains(" fault=rate-limited status=429 ")
+                .contains(" state=SUBMITTED ");
     }
 
     @Test
