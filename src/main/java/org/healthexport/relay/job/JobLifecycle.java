@@ -340,24 +340,26 @@ public class JobLifecycle {
      * Shared error handler of the routes: decides from the exception whether the job fails now (refused
      * credentials, a refused URL, bad configuration), needs a fresh manifest (an expired link), is another
      * relay's now (lease lost), or is retried with backoff (network, 5xx, a malformed answer, target outage).
-     * {@code status} is the HTTP code of the source's last answer in this exchange, if any.
+     * {@code status} is the HTTP code of the source's last answer in this exchange, if any. Answers the job as
+     * now stored, which becomes the exchange's body: a kick-off that failed this way answers its job to its caller.
      */
-    public void onError(@ExchangeProperty("job") ExportJob job, Exception error, Integer status) {
+    public ExportJob onError(@ExchangeProperty("job") ExportJob job, Exception error, Integer status) {
         if (job == null) {
             LOG.error("Step failed outside any job: {}", error.toString());
-            return;
+            return null;
         }
         try {
-            handle(job, error, status);
+            return handle(job, error, status);
         } catch (StoreException storeDown) {
             // the step's outcome cannot be recorded: the job keeps its lease until claimDue hands it back
             leasesInDoubt = true;
             LOG.warn("Job {} of source {}: step failed ({}) and the job store is unavailable ({}); the job is taken up "
                     + "again once the store answers", job.id(), job.sourceId(), describe(error), describe(storeDown));
+            return job;
         }
     }
 
-    private void handle(ExportJob job, Exception error, Integer status) {
+    private ExportJob handle(ExportJob job, Exception error, Integer status) {
         LOG.debug("Job {}: step failed", job.id(), error); // the stack, for a developer; the fault line says what
         ExportJob stored = store.find(job.id()).orElse(job);
         // the request id of the answer this exchange got is not stored yet: keep it
@@ -365,30 +367,31 @@ public class JobLifecycle {
         FileUnavailableException file = cause(error, FileUnavailableException.class);
         if (error instanceof LeaseLostException) {
             LOG.warn("Job {}: lease lost to another relay; dropping this relay's work on it", job.id());
+            return current;
         } else if (error instanceof AuthException auth && auth.isPermanent()) {
-            endWithFault(current, JobState.FAILED, Fault.FATAL, null, current.requestId(), auth.getMessage());
+            return endWithFault(current, JobState.FAILED, Fault.FATAL, null, current.requestId(), auth.getMessage());
         } else if (error instanceof UrlPolicy.RefusedUrlException) {
-            endWithFault(current, JobState.FAILED, Fault.REFUSED_URL, null, current.requestId(), error.getMessage());
+            return endWithFault(current, JobState.FAILED, Fault.REFUSED_URL, null, current.requestId(), error.getMessage());
         } else if (error instanceof RefusedFileException) {
-            endWithFault(current, JobState.FAILED, Fault.REFUSED_FILE, null, null, error.getMessage());
+            return endWithFault(current, JobState.FAILED, Fault.REFUSED_FILE, null, null, error.getMessage());
         } else if (error instanceof ConfigurationException) {
-            endWithFault(current, JobState.FAILED, Fault.FATAL, null, null, error.getMessage());
+            return endWithFault(current, JobState.FAILED, Fault.FATAL, null, null, error.getMessage());
         } else if (cause(error, TargetFailedException.class) != null) {
-            retry(current, null, Fault.TARGET_FAILED, null, null, describe(error));
+            return retry(current, null, Fault.TARGET_FAILED, null, null, describe(error));
         } else if (file != null && file.isRefusedToTheToken()) {
             // a fresh manifest would list the same file, refused the same way: someone must give the client access
-            endWithFault(current, JobState.FAILED, Fault.FILE_FAILED, file.httpCode(), file.requestId(),
+            return endWithFault(current, JobState.FAILED, Fault.FILE_FAILED, file.httpCode(), file.requestId(),
                     file.getMessage() + " to the source's token: the client may not read this file (a scope it lacks,"
                             + " or another client's export)");
         } else if (file != null && file.isExpiredLink()) {
-            refreshLinks(current, file.getMessage(), file.httpCode(), file.requestId());
+            return refreshLinks(current, file.getMessage(), file.httpCode(), file.requestId());
         } else if (file != null) {
-            retry(current, null, Fault.FILE_FAILED, file.httpCode(), file.requestId(), describe(error));
+            return retry(current, null, Fault.FILE_FAILED, file.httpCode(), file.requestId(), describe(error));
         } else if (cause(error, MalformedAnswerException.class) != null) {
-            retry(current, null, Fault.MALFORMED, status, current.requestId(), describe(error));
+            return retry(current, null, Fault.MALFORMED, status, current.requestId(), describe(error));
         } else {
             // no answer behind it (network, timeout, the store): no vendor request id either
-            retry(current, null, Fault.TRANSIENT, null, null, describe(error));
+            return retry(current, null, Fault.TRANSIENT, null, null, describe(error));
         }
     }
 
