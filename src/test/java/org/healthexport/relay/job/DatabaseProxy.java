@@ -1,5 +1,8 @@
 package org.healthexport.relay.job;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -7,6 +10,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,6 +33,34 @@ public final class DatabaseProxy implements AutoCloseable {
         ServerSocket first = bind(0);
         this.port = first.getLocalPort();
         listen(first);
+    }
+
+    /** A proxy in front of the PostgreSQL server the tests use ({@link TestDatabases#postgresBaseUrl}). */
+    public static DatabaseProxy toTestPostgres() throws IOException {
+        URI pg = testPostgres();
+        return new DatabaseProxy(pg.getHost(), pg.getPort());
+    }
+
+    /** {@code directUrl}, a JDBC URL of the tests' PostgreSQL server, through this proxy. */
+    public String through(String directUrl) {
+        URI pg = testPostgres();
+        return directUrl.replace(pg.getHost() + ":" + pg.getPort(), "127.0.0.1:" + port);
+    }
+
+    /**
+     * A small pool on {@code directUrl} through this proxy that gives up on a connection after a second, so that a
+     * step during an outage fails as it would against a database that is down, instead of waiting for it.
+     */
+    public HikariDataSource pool(String directUrl, int size) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(through(directUrl));
+        config.setMaximumPoolSize(size);
+        config.setConnectionTimeout(1000);
+        return new HikariDataSource(config);
+    }
+
+    private static URI testPostgres() {
+        return URI.create(TestDatabases.postgresBaseUrl().substring("jdbc:".length()));
     }
 
     public int port() {

@@ -1,13 +1,11 @@
 package org.healthexport.relay.job;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.healthexport.relay.config.Sources;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Clock;
@@ -30,13 +28,8 @@ class StoreOutageTest {
     void open() throws Exception {
         String direct = TestDatabases.newPostgresSchema();
         TestDatabases.migrated(direct).close();
-        URI pg = URI.create(TestDatabases.postgresBaseUrl().substring("jdbc:".length()));
-        proxy = new DatabaseProxy(pg.getHost(), pg.getPort());
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(direct.replace(pg.getHost() + ":" + pg.getPort(), "127.0.0.1:" + proxy.port()));
-        config.setMaximumPoolSize(4);
-        config.setConnectionTimeout(1000);
-        pool = new HikariDataSource(config);
+        proxy = DatabaseProxy.toTestPostgres();
+        pool = proxy.pool(direct, 4);
         store = new JobStore(pool, Clock.systemUTC());
     }
 

@@ -69,11 +69,9 @@ class StoreRestartTest {
     static {
         try {
             DIRECT_URL = TestDatabases.newPostgresSchema();
-            URI pg = URI.create(TestDatabases.postgresBaseUrl().substring("jdbc:".length()));
-            PROXY = new DatabaseProxy(pg.getHost(), pg.getPort());
+            PROXY = DatabaseProxy.toTestPostgres();
             // the relay's store goes through the proxy (system properties override application.properties)
-            System.setProperty("relay.store.url", DIRECT_URL.replace(pg.getHost() + ":" + pg.getPort(),
-                    "127.0.0.1:" + PROXY.port()));
+            System.setProperty("relay.store.url", PROXY.through(DIRECT_URL));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

@@ -1,6 +1,5 @@
 package org.healthexport.relay.source;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.healthexport.relay.config.RelayProperties;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -31,13 +29,8 @@ class KickoffScheduleTest {
     void open() throws Exception {
         String direct = TestDatabases.newPostgresSchema();
         TestDatabases.migrated(direct).close();
-        URI pg = URI.create(TestDatabases.postgresBaseUrl().substring("jdbc:".length()));
-        proxy = new DatabaseProxy(pg.getHost(), pg.getPort());
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(direct.replace(pg.getHost() + ":" + pg.getPort(), "127.0.0.1:" + proxy.port()));
-        config.setMaximumPoolSize(2);
-        config.setConnectionTimeout(1000);
-        pool = new HikariDataSource(config);
+        proxy = DatabaseProxy.toTestPostgres();
+        pool = proxy.pool(direct, 2);
     }
 
     @AfterEach
