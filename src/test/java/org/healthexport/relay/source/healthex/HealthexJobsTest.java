@@ -64,8 +64,9 @@ class HealthexJobsTest {
     }
 
     /**
-     * A job stored by an earlier version holds no slot, and a job adopted by retrieval id holds none either: the
-     * in-flight check finds them by the patient's id in the store, and a request for that patient answers them.
+     * A job stored by an earlier version holds no slot (as a job adopted by retrieval id does not): the in-flight
+     * check finds it by the patient's id in the store, exactly (not another patient's whose id differs by a LIKE
+     * wildcard, not one whose id is a prefix), and a request for that patient answers it.
      */
     @Test
     void aRequestForAPatientWithAJobInFlightThatHoldsNoSlotAnswersThatJob() {
