@@ -50,8 +50,7 @@ class HealthexJobsTest {
             }
         };
         SourceConfig config = config();
-        JobLifecycle lifecycle = new JobLifecycle(store, new Sources(List.of(config)), "relay-a",
-                Duration.ofMinutes(1), 10, JobEvents.NONE);
+        JobLifecycle lifecycle = lifecycle(store, config, "relay-a");
         HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), null, store, lifecycle);
         Map<String, Object> request = Map.of("patientId", "pat-race", HealthexJobs.EXTERNAL_ID, "ext-race");
 
@@ -72,8 +71,7 @@ class HealthexJobsTest {
     void aRequestForAPatientWithAJobInFlightThatHoldsNoSlotAnswersThatJob() {
         JobStore store = new JobStore(dataSource, Clock.systemUTC());
         SourceConfig config = config();
-        JobLifecycle lifecycle = new JobLifecycle(store, new Sources(List.of(config)), "relay-a",
-                Duration.ofMinutes(1), 10, JobEvents.NONE);
+        JobLifecycle lifecycle = lifecycle(store, config, "relay-a");
         HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), null, store, lifecycle);
         ExportJob earlier = store.adopt(new NewJob("hx", HealthexKind.NAME, null, null, "https://x/updateData",
                 Map.of(HealthexJobs.PATIENT_ID, "pat_1", HealthexJobs.TRIGGER, "kickoff:old")), JobState.RUNNING,
@@ -124,8 +122,7 @@ class HealthexJobsTest {
                 lifecycleA);
         try (HikariDataSource otherPool = TestDatabases.migrated(url)) {
             JobStore storeB = new JobStore(otherPool, Clock.systemUTC());
-            JobLifecycle lifecycleB = new JobLifecycle(storeB, new Sources(List.of(config)), "relay-b",
-                    Duration.ofMinutes(1), 10, JobEvents.NONE);
+            JobLifecycle lifecycleB = lifecycle(storeB, config, "relay-b");
             HealthexJobs replicaB = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), patients, storeB,
                     lifecycleB);
 
@@ -153,8 +150,7 @@ class HealthexJobsTest {
     void thePatientsNextJobIsMadeOnceTheLastOneHasEnded() {
         JobStore store = new JobStore(dataSource, Clock.systemUTC());
         SourceConfig config = config();
-        JobLifecycle lifecycle = new JobLifecycle(store, new Sources(List.of(config)), "relay-a",
-                Duration.ofMinutes(1), 10, JobEvents.NONE);
+        JobLifecycle lifecycle = lifecycle(store, config, "relay-a");
         HealthexJobs jobs = new HealthexJobs(Map.of("hx", RetrievalWatchTest.SOURCE), null, store, lifecycle);
         Map<String, Object> request = Map.of("patientId", "pat-1", HealthexJobs.EXTERNAL_ID, "ext-1");
 
@@ -184,6 +180,11 @@ class HealthexJobsTest {
         assertThat(otherPatient.dedupKey()).isNotEqualTo(api.dedupKey());
         assertThat(retrieval.slot()).isNull();
         assertThat(retrieval.dedupKey()).isNotEqualTo(api.dedupKey());
+    }
+
+    /** The lifecycle of one relay ({@code owner}) on {@code store}, with the test's source. */
+    private static JobLifecycle lifecycle(JobStore store, SourceConfig config, String owner) {
+        return new JobLifecycle(store, new Sources(List.of(config)), owner, Duration.ofMinutes(1), 10, JobEvents.NONE);
     }
 
     private static HealthexPatient patient(String id) {
