@@ -145,9 +145,14 @@ public class FhirBulkKickoff implements JobAdopter {
     }
 
     /** Route step: a kick-off the source refused for good ends its job FAILED, in the source's words. */
-    public ExportJob refused(@ExchangeProperty("job") ExportJob job, @Body StatusError error,
-                             @Header(Exchange.HTTP_RESPONSE_CODE) Integer code) {
-        return jobs.failAnswer(job, code, "Kick-off refused: " + error.text());
+    public ExportJob refused(@ExchangeProperty("job") ExportJob job, @Body StatusError error) {
+        String by = vendor() == null ? "" : " by " + vendor();
+        return jobs.failAnswer(job, error.httpCode(), "Kick-off refused" + by + ": " + error.text());
+    }
+
+    /** Hook: the vendor's name for a kind's messages ("Kick-off refused by Redox"); null for any Bulk Data server. */
+    protected String vendor() {
+        return null;
     }
 
     private static boolean isQueued(ExportJob job) {

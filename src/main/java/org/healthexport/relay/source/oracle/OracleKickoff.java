@@ -40,6 +40,11 @@ public class OracleKickoff extends FhirBulkKickoff {
     }
 
     @Override
+    protected String vendor() {
+        return "Oracle Health";
+    }
+
+    @Override
     protected String export(SourceConfig source) {
         return source.requireProperty("export");
     }

@@ -85,11 +85,6 @@ public class OracleStatus {
                 + "running for this client and tenant; the kick-off is sent again later");
     }
 
-    /** A kick-off Oracle refused for good (400 invalid parameter, 403 scope...): FAILED with Oracle's words. */
-    public ExportJob kickoffRefused(@ExchangeProperty("job") ExportJob job, @Body StatusError error) {
-        return jobs.failAnswer(job, error.httpCode(), "Kick-off refused by Oracle Health: " + error.text());
-    }
-
     /** A queued kick-off whose client and tenant still have an export running: it waits its turn. */
     public ExportJob waitTurn(@ExchangeProperty("job") ExportJob job) {
         List<ExportJob> ahead = schedule.blocking(job.sourceId(), job.id());

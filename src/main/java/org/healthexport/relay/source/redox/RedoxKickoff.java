@@ -22,6 +22,11 @@ public class RedoxKickoff extends FhirBulkKickoff {
     }
 
     @Override
+    protected String vendor() {
+        return "Redox";
+    }
+
+    @Override
     protected String export(SourceConfig source) {
         String params = source.property("export-params", "").trim();
         if (params.startsWith("?")) {

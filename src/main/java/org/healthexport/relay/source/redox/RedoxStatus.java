@@ -13,7 +13,6 @@ import org.healthexport.relay.job.JobUpdate;
 import org.healthexport.relay.source.fhir.BulkManifest;
 import org.healthexport.relay.source.fhir.FhirBulkStatus;
 import org.healthexport.relay.source.fhir.MalformedStatusException;
-import org.healthexport.relay.source.fhir.StatusError;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -123,11 +122,5 @@ public class RedoxStatus {
     /** A status of 400 or above in the envelope: the job ends with Redox's status and log ids. */
     public ExportJob failed(@ExchangeProperty("job") ExportJob job, @Body RedoxStatusCheck check) {
         return jobs.failAnswer(job, check.code(), check.describe());
-    }
-
-    /** A kick-off Redox refused for good: FAILED with its words. */
-    public ExportJob kickoffRefused(@ExchangeProperty("job") ExportJob job, @Body StatusError error,
-                                    @Header(Exchange.HTTP_RESPONSE_CODE) Integer code) {
-        return jobs.failAnswer(job, code, "Kick-off refused by Redox: " + error.text());
     }
 }
