@@ -66,6 +66,14 @@ public interface DeliveryTarget {
     record Stored(long bytes, String sha256) {
     }
 
+    /**
+     * Asks the target, without writing to it, whether it can take deliveries now: the folder is a writable
+     * directory, the bucket answers, the SFTP server takes the login. Answers what was found, for the log; throws
+     * with the reason when the target cannot be confirmed. The relay runs on either way: deliveries retry until
+     * the target answers.
+     */
+    String check() throws IOException;
+
     /** True when an object is stored under {@code key}. */
     boolean exists(String key) throws IOException;
 

@@ -251,6 +251,14 @@ public class FolderTarget implements DeliveryTarget {
     }
 
     @Override
+    public String check() throws IOException {
+        if (!Files.isDirectory(root) || !Files.isWritable(root)) {
+            throw new IOException("Folder " + root + " is not a writable directory");
+        }
+        return "folder " + root + " is a writable directory";
+    }
+
+    @Override
     public boolean exists(String key) {
         return Files.exists(resolve(key));
     }

@@ -467,6 +467,34 @@ public class S3Target implements DeliveryTarget {
         }
     }
 
+    /**
+     * HeadBucket through both clients, so that neither meets the store for the first time (loading and resolving
+     * most of the SDK, opening a connection) inside a delivery. A HEAD answer has no error code, so a 403 cannot
+     * tell wrong credentials from ones that lack {@code s3:ListBucket} (which deliveries do not need): it says both.
+     */
+    @Override
+    public String check() throws IOException {
+        String bucket = "s3://" + settings.bucket() + (settings.endpoint() == null ? "" : " at " + settings.endpoint());
+        for (S3Client client : List.of(s3, streaming)) {
+            try {
+                client.headBucket(r -> r.bucket(settings.bucket()));
+            } catch (S3Exception e) {
+                if (e.statusCode() == 404) {
+                    throw new IOException("S3 bucket " + bucket + " does not exist (HeadBucket answered 404)");
+                }
+                if (e.statusCode() == 403) {
+                    throw new IOException("S3 bucket " + bucket + " refused HeadBucket (403): the credentials are"
+                            + " wrong, or they may not s3:ListBucket, which deliveries do not need (the first"
+                            + " delivery will tell)");
+                }
+                throw secrets.failure("S3 check of " + bucket, e);
+            } catch (SdkException e) {
+                throw secrets.failure("S3 check of " + bucket, e);
+            }
+        }
+        return "S3 bucket " + bucket + " answers";
+    }
+
     @Override
     public boolean exists(String key) throws IOException {
         String objectKey = settings.objectKey(key);

@@ -142,6 +142,23 @@ public class SftpTarget implements DeliveryTarget {
         }
     }
 
+    /** A login (host key included) and the delivery folder looked up; the first check also opens the session. */
+    @Override
+    public String check() throws IOException {
+        String dir = settings.remotePath("").replaceAll("/$", "");
+        ChannelSftp sftp = open();
+        try {
+            String folder = dir.isEmpty() ? "the login folder"
+                    : dir + (exists(sftp, dir) ? " exists" : " is made by the first delivery");
+            return "SFTP server " + settings.username() + "@" + settings.host() + ":" + settings.port()
+                    + " took the login, " + folder;
+        } catch (SftpException e) {
+            throw secrets.failure("SFTP check of " + locate(""), e);
+        } finally {
+            sftp.disconnect();
+        }
+    }
+
     @Override
     public boolean exists(String key) throws IOException {
         ChannelSftp sftp = open();

@@ -69,6 +69,11 @@ class DeliveryTargetTest {
         }
 
         @Override
+        public String check() {
+            return "memory";
+        }
+
+        @Override
         public String kind() {
             return "memory";
         }

@@ -25,6 +25,18 @@ class FolderTargetTest {
     Path tmp;
 
     @Test
+    void theCheckFindsTheFolderWritableUntilItIsGone() throws IOException {
+        Path root = tmp.resolve("out");
+        FolderTarget target = new FolderTarget(root);
+        assertThat(target.check()).isEqualTo("folder " + root + " is a writable directory");
+
+        Files.delete(root);
+        Files.writeString(root, "a file where the folder was");
+        assertThatThrownBy(target::check).isInstanceOf(IOException.class)
+                .hasMessage("Folder " + root + " is not a writable directory");
+    }
+
+    @Test
     void hostileResourceTypesAndIdsAreWrittenInsideTheJobFolder() throws IOException {
         Path root = tmp.resolve("out");
         FolderTarget target = new FolderTarget(root);

@@ -19,6 +19,7 @@ import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -389,6 +390,46 @@ class S3TargetTest {
                 .isInstanceOf(IOException.class)
                 .satisfies(e -> assertThat(stackText(e)).doesNotContain("not-the-secret-7781"));
         assertThat(wrong.toString()).doesNotContain("not-the-secret-7781");
+    }
+
+    @Test
+    void theCheckAsksTheBucketThroughBothClientsAndWritesNothing() throws Exception {
+        S3Target target = target(settings(null, null, true));
+
+        assertThat(target.check()).isEqualTo("S3 bucket s3://exports at " + server.endpoint() + " answers");
+        assertThat(requests).extracting(r -> r.method().name() + " " + r.encodedPath())
+                .containsExactly("HEAD /exports", "HEAD /exports");
+        assertThat(check.listObjectsV2(r -> r.bucket(BUCKET)).contents()).isEmpty();
+    }
+
+    @Test
+    void theCheckSaysABucketIsMissingOrRefusedWithoutTheSecret() {
+        S3Settings missing = new S3Settings("no-such-bucket", "us-east-1", server.endpoint(), true,
+                S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY, "", null, null, null, 5 * MIB, 2, true,
+                S3Settings.MAX_SINGLE_PUT);
+        assertThatThrownBy(() -> target(missing).check()).isInstanceOf(IOException.class)
+                .hasMessage("S3 bucket s3://no-such-bucket at " + server.endpoint()
+                        + " does not exist (HeadBucket answered 404)");
+
+        S3Settings wrong = new S3Settings(BUCKET, "us-east-1", server.endpoint(), true, S3ProxyServer.ACCESS_KEY,
+                "not-the-secret-7781", "", null, null, null, 5 * MIB, 2, true, S3Settings.MAX_SINGLE_PUT);
+        assertThatThrownBy(() -> target(wrong).check()).isInstanceOf(IOException.class)
+                .hasMessageContaining("refused HeadBucket (403): the credentials are wrong, or they may not"
+                        + " s3:ListBucket")
+                .satisfies(e -> assertThat(stackText(e)).doesNotContain("not-the-secret-7781"));
+    }
+
+    @Test
+    void theCheckOfAStoreThatDoesNotAnswerNamesTheBucket() throws Exception {
+        URI closed;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            closed = URI.create("http://127.0.0.1:" + socket.getLocalPort());
+        }
+        S3Settings away = new S3Settings(BUCKET, "us-east-1", closed, true, S3ProxyServer.ACCESS_KEY,
+                S3ProxyServer.SECRET_KEY, "", null, null, null, 5 * MIB, 2, true, S3Settings.MAX_SINGLE_PUT);
+
+        assertThatThrownBy(() -> target(away).check()).isInstanceOf(IOException.class)
+                .hasMessageStartingWith("S3 check of s3://exports at " + closed);
     }
 
     private void assertNothingStored(String key) {

@@ -132,6 +132,35 @@ class SftpTargetTest {
     }
 
     @Test
+    void theCheckLogsInAndLooksUpTheFolderWithoutWriting() throws Exception {
+        String server = "SFTP server relay@127.0.0.1:" + this.server.port() + " took the login, ";
+        assertThat(new SftpTarget(passwordSettings("/exports/relay")).check())
+                .isEqualTo(server + "/exports/relay is made by the first delivery");
+        Files.createDirectories(root.resolve("exports/relay"));
+        assertThat(new SftpTarget(passwordSettings("/exports/relay/")).check()).isEqualTo(server + "/exports/relay exists");
+        assertThat(new SftpTarget(passwordSettings("")).check()).isEqualTo(server + "the login folder");
+
+        assertThat(this.server.events()).isEmpty();
+        try (var files = Files.walk(root)) {
+            assertThat(files.filter(Files::isRegularFile)).isEmpty();
+        }
+    }
+
+    @Test
+    void theCheckRefusesAnUnknownHostKeyAndAWrongPasswordWithoutTheSecret() throws Exception {
+        Files.writeString(knownHosts, "");
+        assertThatThrownBy(() -> new SftpTarget(passwordSettings("x")).check())
+                .isInstanceOf(IOException.class).hasMessageContaining("UnknownHostKey");
+
+        Files.writeString(knownHosts, server.knownHostsLine() + "\n");
+        SftpTarget wrong = new SftpTarget(new SftpSettings("127.0.0.1", server.port(), SftpServer.USER,
+                "not-the-Pa55-4410", null, null, knownHosts, true, "x", Duration.ofSeconds(5)));
+        assertThatThrownBy(wrong::check).isInstanceOf(IOException.class)
+                .hasMessageContaining("SFTP connection to 127.0.0.1:" + server.port())
+                .satisfies(e -> assertThat(stackText(e)).doesNotContain("not-the-Pa55-4410"));
+    }
+
+    @Test
     void strictCheckingNeedsAKnownHostsFileAndTurningItOffIsAWarning() {
         assertThatThrownBy(() -> new SftpSettings("127.0.0.1", server.port(), SftpServer.USER, SftpServer.PASSWORD,
                 null, null, temp.resolve("missing_known_hosts"), true, "", Duration.ofSeconds(5)))
