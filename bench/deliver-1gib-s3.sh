@@ -146,7 +146,10 @@ JVM_LABEL=$([ "${SIMULATOR:-sandbox}" = nginx ] && echo relay-jvm || echo relay-
 echo "== $RUNS runs of: raw copy, then relay delivery ($SIZE bytes each)"
 raw_total=0; relay_total=0
 for i in $(seq "$RUNS"); do
+  # each copy starts with the last one's bytes written out: else the copy after it pays for their writeback
+  sync
   raw=$(raw_copy "$i")
+  sync
   rel=$(relay_copy)
   echo "run $i (load $(cut -d' ' -f1 /proc/loadavg)): raw copy $raw MB/s, relay $rel MB/s, whole job $(cat "$WORK/whole-job") s   (CPU s: $(tail -2 "$WORK/cpu.txt" | tr '\n' ' ' | sed "s/raw /raw: $JVM_LABEL, store = /; s/relay /; relay: $JVM_LABEL, store = /"))"
   raw_total=$(awk -v a="$raw_total" -v b="$raw" 'BEGIN{print a + b}')

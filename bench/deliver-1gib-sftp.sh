@@ -186,7 +186,10 @@ echo "== $RUNS runs of: raw copy, then relay delivery"
 MISMATCH=0
 : > "$WORK/runs.txt"
 for i in $(seq "$RUNS"); do
+  # each copy starts with the last one's bytes written out: else the copy after it pays for their writeback
+  sync
   raw_copy "$i"
+  sync
   relay_copy
   raw=$(awk -v b="$RAW_BYTES" -v s="$RAW_S" 'BEGIN{printf "%.1f", b / s / 1e6}')
   rel=$(awk -v b="$REL_BYTES" -v s="$REL_S" 'BEGIN{printf "%.1f", b / s / 1e6}')
