@@ -51,8 +51,20 @@ public class RelayProperties {
         }
     }
 
+    /**
+     * {@code true} or {@code false} (any case); anything else is refused rather than read as false
+     * ({@code Boolean.parseBoolean}'s way), which would turn a typo in {@code strict-host-key-checking} into "off".
+     */
     public boolean getBoolean(String key, boolean defaultValue) {
-        return get(key).map(Boolean::parseBoolean).orElse(defaultValue);
+        return get(key).map(v -> parseBoolean(key, v)).orElse(defaultValue);
+    }
+
+    static boolean parseBoolean(String key, String value) {
+        String v = value.trim();
+        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+            return v.equalsIgnoreCase("true");
+        }
+        throw new ConfigurationException("Property " + key + " must be true or false, not '" + value + "'");
     }
 
     /** Durations as ISO-8601 ({@code PT10S}) or a number with a unit: {@code 500ms}, {@code 10s}, {@code 5m}, {@code 2h}, {@code 1d}. */

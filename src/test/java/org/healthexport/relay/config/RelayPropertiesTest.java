@@ -20,6 +20,15 @@ class RelayPropertiesTest {
     }
 
     @Test
+    void aSwitchIsTrueOrFalseAndATypoIsRefusedNotReadAsOff() {
+        assertThat(RelayProperties.parseBoolean("k", "true")).isTrue();
+        assertThat(RelayProperties.parseBoolean("k", " FALSE ")).isFalse();
+        assertThatThrownBy(() -> RelayProperties.parseBoolean("relay.target.sftp.strict-host-key-checking", "ture"))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Property relay.target.sftp.strict-host-key-checking must be true or false, not 'ture'");
+    }
+
+    @Test
     void aBadDurationNamesTheKey() {
         assertThatThrownBy(() -> RelayProperties.parseDuration("relay.poll.max-wait", "soon"))
                 .isInstanceOf(ConfigurationException.class).hasMessageContaining("relay.poll.max-wait");
