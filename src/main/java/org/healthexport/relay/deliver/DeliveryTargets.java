@@ -20,7 +20,8 @@ public final class DeliveryTargets {
     public static DeliveryTarget create(RelayProperties props, OutboundTls tls) throws IOException {
         String kind = props.get("relay.target.kind", "file");
         return switch (kind) {
-            case "file" -> new FolderTarget(Path.of(props.get("relay.target.file.dir", "./data/outbox")));
+            case "file" -> new FolderTarget(Path.of(props.get("relay.target.file.dir", "./data/outbox")),
+                    props.getBoolean("relay.target.file.sync", true));
             case "s3" -> S3Target.create(S3Settings.from(props), tls);
             case "sftp" -> new SftpTarget(SftpSettings.from(props));
             default -> throw new ConfigurationException("relay.target.kind '" + kind + "' is not one of file, s3, sftp");

@@ -44,17 +44,37 @@ public class FolderTarget implements DeliveryTarget {
             StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
     private final Path root;
     private final long syncBytes;
+    /** Each file synced before its rename (the default), or left to the page cache. */
+    private final boolean sync;
     /** Aligned pairs of write buffers for direct I/O; null when the folder's file system has none. */
     private final PartBuffers directBuffers;
     private final int alignment;
 
     public FolderTarget(Path root) throws IOException {
-        this(root, SYNC_BYTES, true);
+        this(root, true);
+    }
+
+    /**
+     * {@code sync = false} ({@code relay.target.file.sync}): files go through the page cache unsynced, as {@code cp}
+     * or {@code curl} leave them; faster where the disk is slower than the source, but a power cut or a kernel crash
+     * (not a crash of the relay) can lose files already recorded as delivered.
+     */
+    public FolderTarget(Path root, boolean sync) throws IOException {
+        this(root, sync ? SYNC_BYTES : Long.MAX_VALUE, sync, sync);
+        if (!sync) {
+            LOG.warn("Folder target {}: files are not synced (relay.target.file.sync=false): a power cut can lose files"
+                    + " already recorded as delivered", this.root);
+        }
     }
 
     FolderTarget(Path root, long syncBytes, boolean directIo) throws IOException {
+        this(root, syncBytes, directIo, true);
+    }
+
+    private FolderTarget(Path root, long syncBytes, boolean directIo, boolean sync) throws IOException {
         this.root = Files.createDirectories(root).toAbsolutePath().normalize();
         this.syncBytes = syncBytes;
+        this.sync = sync;
         this.alignment = directIo ? directIoAlignment(this.root) : 0;
         this.directBuffers = alignment > 0 ? new PartBuffers(DIRECT_BUFFERS, 2 * DIRECT_WRITE_BYTES, alignment) : null;
     }
@@ -93,6 +113,11 @@ public class FolderTarget implements DeliveryTarget {
         return directBuffers != null;
     }
 
+    /** Whether each file is synced before its rename. */
+    boolean syncs() {
+        return sync;
+    }
+
     @Override
     public String kind() {
         return "file";
@@ -112,7 +137,9 @@ public class FolderTarget implements DeliveryTarget {
                 } else {
                     copy(content, channel);
                 }
-                channel.force(true);
+                if (sync) {
+                    channel.force(true);
+                }
             }
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -90,6 +90,25 @@ class FolderTargetTest {
         }
     }
 
+    /** relay.target.file.sync=false: through the page cache, unsynced, and still whole under its final name only. */
+    @Test
+    void withoutSyncAFileIsWrittenThroughThePageCacheAndArrivesWhole() throws Exception {
+        FolderTarget target = new FolderTarget(tmp.resolve("out"), false);
+        assertThat(target.syncs()).isFalse();
+        assertThat(target.directIo()).isFalse();
+        long size = 9L * 1024 * 1024 + 77;
+        target.put("bulk/j1/Observation-1.ndjson", org.healthexport.relay.sandbox.SandboxData.bigNdjson(size), -1,
+                "application/fhir+ndjson");
+
+        Path file = tmp.resolve("out/bulk/j1/Observation-1.ndjson");
+        assertThat(S3TargetTest.sha256(Files.readAllBytes(file)))
+                .isEqualTo(S3TargetTest.sha256(org.healthexport.relay.sandbox.SandboxData.bigNdjson(size).readAllBytes()));
+        try (Stream<Path> all = Files.list(file.getParent())) {
+            assertThat(all.map(p -> p.getFileName().toString())).containsExactly("Observation-1.ndjson");
+        }
+        assertThat(new FolderTarget(tmp.resolve("out")).syncs()).isTrue();
+    }
+
     /** A source cut midway leaves nothing under the final name, nor a temporary file, whatever was synced. */
     @Test
     void aSourceCutAfterSeveralSyncsLeavesNothing() throws Exception {
