@@ -30,6 +30,12 @@ raw_copy() {
   echo "$bytes $seconds $(awk -v s="$seconds" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", s + (b - a) / 1e9 }')"
 }
 read -r RAW1_BYTES RAW1_SECONDS RAW1_SYNCED < <(raw_copy)
+RAW_SHA=$(sha256sum "$RUN/raw.ndjson" | cut -d' ' -f1)
+# Each copy writes into the page cache that the copy before it freed. On these VMs a file written into memory the
+# guest has not touched lately is much slower to write (1 GiB through the page cache: 415-1190 MiB/s into fresh
+# pages, 2-3.2 GiB/s into just freed ones), so a copy kept beside the next one would slow that next one down and
+# favour whichever copy came first: the raw copy, the relay's file and the second raw copy each go once checked.
+rm -f "$RUN/raw.ndjson"
 
 PORT=$(free_port)
 start_relay "$RUN/relay" "$PORT" "$XMX" \
@@ -63,12 +69,12 @@ if [ -n "${BENCH_THREADS:-}" ]; then # CPU seconds of the relay's busiest thread
 fi
 stop_pid "$RELAY_PID"
 
-cmp -s "$RUN/raw.ndjson" "$DELIVERED" && SAME=identical || SAME=DIFFERENT
-rm -f "$RUN/raw.ndjson"
+[ "$(sha256sum "$DELIVERED" | cut -d' ' -f1)" = "$RAW_SHA" ] && SAME=identical || SAME=DIFFERENT
+rm -f "$DELIVERED"
 read -r RAW2_BYTES RAW2_SECONDS RAW2_SYNCED < <(raw_copy)
 # the relay records each file's SHA-256, which one core computes: the JDK's rate on the same bytes (page cache)
 read -r HASH_COLD HASH_WARM < <(java "$(dirname "$0")/Sha256Rate.java" "$RUN/raw.ndjson")
-rm -f "$RUN/raw.ndjson" "$DELIVERED"
+rm -f "$RUN/raw.ndjson"
 
 awk -v rb="$RELAY_BYTES" -v rs="$RELAY_SECONDS" -v b1="$RAW1_BYTES" -v s1="$RAW1_SECONDS" -v b2="$RAW2_BYTES" \
     -v s2="$RAW2_SECONDS" -v y1="$RAW1_SYNCED" -v y2="$RAW2_SYNCED" -v peak="$PEAK" -v rss="$RSS" -v xmx="$XMX" \
