@@ -145,7 +145,8 @@ public class SftpTarget implements DeliveryTarget {
     /** A login (host key included) and the delivery folder looked up; the first check also opens the session. */
     @Override
     public String check() throws IOException {
-        String dir = settings.remotePath("").replaceAll("/$", "");
+        String path = settings.remotePath(""); // "dir/", or "/" for the root, or "" for the login folder
+        String dir = path.length() > 1 ? path.substring(0, path.length() - 1) : path;
         ChannelSftp sftp = open();
         try {
             String folder = dir.isEmpty() ? "the login folder"

@@ -139,6 +139,7 @@ class SftpTargetTest {
         Files.createDirectories(root.resolve("exports/relay"));
         assertThat(new SftpTarget(passwordSettings("/exports/relay/")).check()).isEqualTo(server + "/exports/relay exists");
         assertThat(new SftpTarget(passwordSettings("")).check()).isEqualTo(server + "the login folder");
+        assertThat(new SftpTarget(passwordSettings("/")).check()).isEqualTo(server + "/ exists");
 
         assertThat(this.server.events()).isEmpty();
         try (var files = Files.walk(root)) {
