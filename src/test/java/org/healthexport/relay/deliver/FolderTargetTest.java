@@ -78,16 +78,7 @@ class FolderTargetTest {
     @Test
     void aFileSyncedInStretchesArrivesWholeAndNoPartIsLeft() throws Exception {
         FolderTarget target = new FolderTarget(tmp.resolve("out"), 1024 * 1024, false);
-        long size = 9L * 1024 * 1024 + 77;
-        target.put("bulk/j1/Observation-1.ndjson", org.healthexport.relay.sandbox.SandboxData.bigNdjson(size), -1,
-                "application/fhir+ndjson");
-
-        Path file = tmp.resolve("out/bulk/j1/Observation-1.ndjson");
-        assertThat(S3TargetTest.sha256(Files.readAllBytes(file)))
-                .isEqualTo(S3TargetTest.sha256(org.healthexport.relay.sandbox.SandboxData.bigNdjson(size).readAllBytes()));
-        try (Stream<Path> all = Files.list(file.getParent())) {
-            assertThat(all.map(p -> p.getFileName().toString())).containsExactly("Observation-1.ndjson");
-        }
+        putsNineMibWholeUnderItsFinalNameOnly(target);
     }
 
     /** relay.target.file.sync=false: through the page cache, unsynced, and still whole under its final name only. */
@@ -96,6 +87,12 @@ class FolderTargetTest {
         FolderTarget target = new FolderTarget(tmp.resolve("out"), false);
         assertThat(target.syncs()).isFalse();
         assertThat(target.directIo()).isFalse();
+        putsNineMibWholeUnderItsFinalNameOnly(target);
+        assertThat(new FolderTarget(tmp.resolve("out")).syncs()).isTrue();
+    }
+
+    /** Writes 9 MiB and a bit through {@code target}: the bytes arrive exactly, and no temporary file is left. */
+    private void putsNineMibWholeUnderItsFinalNameOnly(FolderTarget target) throws Exception {
         long size = 9L * 1024 * 1024 + 77;
         target.put("bulk/j1/Observation-1.ndjson", org.healthexport.relay.sandbox.SandboxData.bigNdjson(size), -1,
                 "application/fhir+ndjson");
@@ -106,7 +103,6 @@ class FolderTargetTest {
         try (Stream<Path> all = Files.list(file.getParent())) {
             assertThat(all.map(p -> p.getFileName().toString())).containsExactly("Observation-1.ndjson");
         }
-        assertThat(new FolderTarget(tmp.resolve("out")).syncs()).isTrue();
     }
 
     /** A source cut midway leaves nothing under the final name, nor a temporary file, whatever was synced. */

@@ -1,8 +1,5 @@
 package org.healthexport.relay.deliver;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.BeanInject;
@@ -15,9 +12,9 @@ import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
+import org.healthexport.relay.testing.CapturedLogs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +51,7 @@ import static org.awaitility.Awaitility.await;
 class SftpDeliveryRouteTest {
     private static final SftpServer SFTP;
     private static final Path ROOT;
-    private static final ListAppender<ILoggingEvent> LOGS = new ListAppender<>();
+    private static final CapturedLogs LOGS;
 
     static {
         try {
@@ -64,8 +61,7 @@ class SftpDeliveryRouteTest {
             Path knownHosts = Files.writeString(base.resolve("known_hosts-" + SFTP.port()), SFTP.knownHostsLine() + "\n");
             System.setProperty("test.sftp.port", String.valueOf(SFTP.port()));
             System.setProperty("test.sftp.known-hosts", knownHosts.toAbsolutePath().toString());
-            LOGS.start();
-            ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(LOGS);
+            LOGS = CapturedLogs.start();
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -78,7 +74,7 @@ class SftpDeliveryRouteTest {
 
     @AfterAll
     static void stopSftp() throws Exception {
-        ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).detachAppender(LOGS);
+        LOGS.close();
         SFTP.close();
         System.clearProperty("test.sftp.port");
         System.clearProperty("test.sftp.known-hosts");
@@ -112,7 +108,7 @@ class SftpDeliveryRouteTest {
         try (var files = Files.walk(folder)) {
             assertThat(files.filter(p -> p.getFileName().toString().endsWith(".part"))).isEmpty();
         }
-        assertThat(LOGS.list).isNotEmpty().noneMatch(e -> e.getFormattedMessage().contains(SftpServer.PASSWORD)
+        assertThat(LOGS.events()).isNotEmpty().noneMatch(e -> e.getFormattedMessage().contains(SftpServer.PASSWORD)
                 || (e.getThrowableProxy() != null && e.getThrowableProxy().getMessage() != null
                 && e.getThrowableProxy().getMessage().contains(SftpServer.PASSWORD)));
     }

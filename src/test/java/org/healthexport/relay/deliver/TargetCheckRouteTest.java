@@ -1,17 +1,15 @@
 package org.healthexport.relay.deliver;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import org.apache.camel.BeanInject;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ServiceStatus;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.healthexport.relay.RelayApplication;
+import org.healthexport.relay.testing.CapturedLogs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 
@@ -35,7 +33,7 @@ import static org.awaitility.Awaitility.await;
 })
 class TargetCheckRouteTest {
     private static final S3ProxyServer S3;
-    private static final ListAppender<ILoggingEvent> LOGS = new ListAppender<>();
+    private static final CapturedLogs LOGS;
 
     static {
         try {
@@ -44,8 +42,7 @@ class TargetCheckRouteTest {
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
         }
-        LOGS.start();
-        ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(LOGS);
+        LOGS = CapturedLogs.start();
     }
 
     @BeanInject
@@ -53,7 +50,7 @@ class TargetCheckRouteTest {
 
     @AfterAll
     static void stop() throws Exception {
-        ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).detachAppender(LOGS);
+        LOGS.close();
         S3.close();
         System.clearProperty("test.s3.endpoint");
     }
@@ -70,10 +67,10 @@ class TargetCheckRouteTest {
         });
         assertThat(context.getStatus()).isEqualTo(ServiceStatus.Started);
         assertThat(context.getRouteController().getRouteStatus("check-target")).isEqualTo(ServiceStatus.Started);
-        assertThat(LOGS.list).allSatisfy(e -> assertThat(e.getFormattedMessage()).doesNotContain(S3ProxyServer.SECRET_KEY));
+        assertThat(LOGS.events()).allSatisfy(e -> assertThat(e.getFormattedMessage()).doesNotContain(S3ProxyServer.SECRET_KEY));
     }
 
     private static java.util.List<ILoggingEvent> checkLines() {
-        return LOGS.list.stream().filter(e -> e.getFormattedMessage().startsWith("Delivery target ")).toList();
+        return LOGS.events().stream().filter(e -> e.getFormattedMessage().startsWith("Delivery target ")).toList();
     }
 }
