@@ -14,10 +14,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The jobs API over real HTTP: token check, JSON errors, idempotent adoption, kick-off on demand. */
 @CamelMainTest(mainClass = RelayApplication.class, properties = {
@@ -69,8 +71,12 @@ class JobsApiRouteTest {
 
     @Test
     void adoptingTwiceGivesOneJobAndTheTokenIsNeverEchoed() throws Exception {
-        String body = "{\"source\":\"bulk\",\"statusUrl\":\"" + context.resolvePropertyPlaceholders("{{relay.sandbox.fhir-base}}")
-                + "jobs/adopted-1\"}";
+        // an export the relay did not start: kicked off at the sandbox directly, then handed to the relay
+        String statusUrl = http.send(HttpRequest.newBuilder(URI.create(
+                        context.resolvePropertyPlaceholders("{{relay.sandbox.fhir-base}}") + "Patient/$export"))
+                .header("Prefer", "respond-async").build(), HttpResponse.BodyHandlers.discarding())
+                .headers().firstValue("Content-Location").orElseThrow();
+        String body = "{\"source\":\"bulk\",\"statusUrl\":\"" + statusUrl + "\"}";
         List<HttpResponse<String>> answers = new ArrayList<>();
         HttpResponse<String> first = answered(answers, call("POST", "/api/jobs", body, TOKEN));
         assertThat(first.statusCode()).isEqualTo(201);
@@ -86,11 +92,12 @@ class JobsApiRouteTest {
         assertThat(job.path("state").asText()).isIn("SUBMITTED", "RUNNING");
         assertThat(job.has("files")).isTrue();
 
-        // the sandbox answers 202 a thousand times: the job stays SUBMITTED, then RUNNING, and is listed so
-        List<String> inFlight = new ArrayList<>();
-        inFlight.addAll(ids(answered(answers, call("GET", "/api/jobs?state=submitted", null, TOKEN))));
-        inFlight.addAll(ids(answered(answers, call("GET", "/api/jobs?state=running", null, TOKEN))));
-        assertThat(inFlight).contains(id);
+        // the sandbox answers 202 a thousand times: the first poll moves the job to RUNNING, where it stays.
+        // Waiting for that first keeps the filters' answers from racing the poller.
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                ids(call("GET", "/api/jobs?state=running", null, TOKEN)).contains(id));
+        assertThat(ids(answered(answers, call("GET", "/api/jobs?state=running", null, TOKEN)))).contains(id);
+        assertThat(ids(answered(answers, call("GET", "/api/jobs?state=submitted", null, TOKEN)))).doesNotContain(id);
         assertThat(ids(answered(answers, call("GET", "/api/jobs?state=delivered", null, TOKEN)))).doesNotContain(id);
 
         assertThat(answers).hasSize(6).allSatisfy(r -> {
@@ -131,7 +138,7 @@ class JobsApiRouteTest {
     void anExportStillRunningAtItsDeadlineFailsAndShowsWhy() throws Exception {
         HttpResponse<String> r = call("POST", "/api/sources/late/run", null, TOKEN);
         String id = json.readTree(r.body()).path("id").asText();
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() ->
+        await().atMost(Duration.ofSeconds(20)).until(() ->
                 json.readTree(call("GET", "/api/jobs/" + id, null, TOKEN).body()).path("state").asText().equals("FAILED"));
         JsonNode job = json.readTree(call("GET", "/api/jobs/" + id, null, TOKEN).body());
         assertThat(job.path("lastError").asText()).contains("Deadline passed");
