@@ -89,6 +89,21 @@ abstract class JobStoreContract {
         assertThat(ready.updatedAt()).isAfter(running.updatedAt());
     }
 
+    /** Every poll clears flags the job rarely has; the attributes are written only when that changes them. */
+    @Test
+    void clearingAFlagTheJobLacksKeepsItsAttributesAndAnOlderCopyStillClearsOneSetSince() {
+        ExportJob copy = newJob("https://x/jobs/1");
+        ExportJob polled = store.update(copy, null, JobUpdate.to(JobState.RUNNING).attribute("authRetried", null), true);
+        assertThat(polled).isEqualTo(store.get(copy.id()));
+        assertThat(polled.attributes()).containsOnly(Map.entry("k", "v"));
+
+        // another step stored the flag since; an update from the older copy that clears it clears it in the store
+        store.update(polled, null, JobUpdate.keepState().attribute("authRetried", "true"), false);
+        ExportJob cleared = store.update(polled, null, JobUpdate.keepState().attribute("authRetried", null), true);
+        assertThat(cleared).isEqualTo(store.get(copy.id()));
+        assertThat(cleared.attributes()).containsOnly(Map.entry("k", "v"));
+    }
+
     @Test
     void aStepHoldingAnOlderCopyNeitherLosesNorRevertsWhatWasStoredSince() {
         ExportJob copy = newJob("https://x/jobs/1");
