@@ -452,7 +452,7 @@ public class JobStore {
         Map<String, String> attributes = u.attributesOf(job);
         // written only when changed: every poll's update clears flags that are rarely set, and the row is stored as
         // this copy (updated_at), so equal attributes are the stored ones (bench/jmh.sh, docs/benchmarks.md)
-        if (!u.attributes.isEmpty() && !attributes.equals(job.attributes())) {
+        if (!attributes.equals(job.attributes())) {
             set(sets, args, "attributes", toJson(attributes));
         }
         if (releaseLease && inRows) {
