@@ -2,6 +2,7 @@ package org.healthexport.relay.bench;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.util.FileUtil;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
@@ -87,11 +88,9 @@ public class PollStoreBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void close() throws Exception {
+    public void close() {
         pool.close();
-        try (var files = Files.walk(folder)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        FileUtil.removeDir(folder.toFile());
     }
 
     /** One claim of {@link #BATCH} due jobs and each one's 202 written back; the score is per job. */
