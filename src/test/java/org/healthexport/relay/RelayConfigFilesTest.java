@@ -1,5 +1,6 @@
 package org.healthexport.relay;
 
+import org.apache.camel.util.FileUtil;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,7 +26,7 @@ class RelayConfigFilesTest {
 
     @BeforeEach
     void start() throws Exception {
-        RelayRestartTest.deleteTree(work);
+        FileUtil.removeDir(work.toFile());
         Files.createDirectories(work.resolve("routes"));
         sandbox = new FhirBulkSandbox("127.0.0.1", 0).pollsBeforeReady(1);
         sandbox.start();

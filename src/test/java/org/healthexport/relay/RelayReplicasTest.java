@@ -1,6 +1,7 @@
 package org.healthexport.relay;
 
 import com.zaxxer.hikari.HikariDataSource;
+import org.apache.camel.util.FileUtil;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
@@ -47,7 +48,7 @@ class RelayReplicasTest {
     @BeforeEach
     void start(org.junit.jupiter.api.TestInfo test) throws Exception {
         work = Path.of("target/relay-replicas", test.getTestMethod().orElseThrow().getName()).toAbsolutePath();
-        RelayRestartTest.deleteTree(work);
+        FileUtil.removeDir(work.toFile());
         sandbox = new FhirBulkSandbox("127.0.0.1", 0).pollsBeforeReady(2).retryAfterSeconds(1).patients(3);
         sandbox.start();
         storeUrl = TestDatabases.newPostgresSchema();

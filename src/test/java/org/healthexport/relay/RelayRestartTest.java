@@ -3,6 +3,7 @@ package org.healthexport.relay;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariDataSource;
+import org.apache.camel.util.FileUtil;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobState;
@@ -44,7 +45,7 @@ class RelayRestartTest {
 
     @BeforeEach
     void start() throws Exception {
-        deleteTree(work);
+        FileUtil.removeDir(work.toFile());
         Files.createDirectories(work);
         sandbox = new FhirBulkSandbox("127.0.0.1", 0).pollsBeforeReady(1).retryAfterSeconds(1)
                 .bigFileBytes(BIG).bigFileBytesPerSecond(2L * 1024 * 1024);
@@ -134,11 +135,4 @@ class RelayRestartTest {
         return HexFormat.of().formatHex(d.digest());
     }
 
-    static void deleteTree(Path root) throws Exception {
-        if (Files.exists(root)) {
-            try (Stream<Path> all = Files.walk(root)) {
-                all.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-    }
 }

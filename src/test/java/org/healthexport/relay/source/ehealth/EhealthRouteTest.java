@@ -6,6 +6,7 @@ import org.apache.camel.BeanInject;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.apache.camel.test.main.junit5.CamelMainTest;
+import org.apache.camel.util.FileUtil;
 import org.healthexport.relay.RelayApplication;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobState;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.TestInstance;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -87,7 +89,7 @@ class EhealthRouteTest {
     static {
         // a clean target and inbox for every run (before the relay starts)
         for (String dir : List.of(OUTBOX, INBOX)) {
-            deleteTree(Path.of(dir));
+            FileUtil.removeDir(new File(dir));
         }
     }
 
@@ -449,16 +451,5 @@ class EhealthRouteTest {
 
     static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
