@@ -1,0 +1,36 @@
+package org.healthexport.relay;
+
+import org.apache.camel.util.FileUtil;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The README's first command with nothing configured, in a JVM of its own: the relay runs the demo (the built-in
+ * FHIR Bulk Data sandbox, an H2 store and the outbox under {@code ./data}), delivers it, says where, and logs no
+ * WARN or ERROR line on the way: a first start should give its user nothing to worry about.
+ */
+class DemoRunTest {
+    final Path work = Path.of("target/demo-run").toAbsolutePath();
+
+    @Test
+    void theDemoIsDeliveredWithoutAWarning() throws Exception {
+        FileUtil.removeDir(work.toFile());
+        Files.createDirectories(work);
+        try (RelayProcess relay = RelayProcess.start(work, work.resolve("relay.log"), Map.of("relay.http.port", "0"),
+                Map.of())) {
+            await().atMost(Duration.ofSeconds(90)).until(() -> relay.log().contains("=== Demo export delivered ==="));
+            String log = relay.log();
+            String receipt = log.lines().filter(l -> l.trim().startsWith("receipt:")).findFirst().orElseThrow()
+                    .trim().substring("receipt:".length()).trim();
+            assertThat(Path.of(receipt)).startsWith(work.resolve("data/outbox")).isRegularFile();
+            assertThat(log.lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))).isEmpty();
+        }
+    }
+}
