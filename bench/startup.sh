@@ -28,6 +28,7 @@ for i in $(seq 1 "${RUNS:-3}"); do
   if [ -n "${BENCH_THREADS:-}" ]; then
     threads_cpu "$RELAY_PID" > "$RUN/threads.r$i"
     echo "run $i, busiest threads at ready:" >&2
+    # CPU since the start: measured from a "before" of one placeholder thread (the function needs a non-empty one)
     threads_cpu_between <(echo "0 0 0 start") "$RUN/threads.r$i"
   fi
   sleep "${IDLE:-10}"
