@@ -32,6 +32,7 @@ import java.util.UUID;
  */
 public class JobStore {
     private static final TypeReference<Map<String, String>> ATTRIBUTES = new TypeReference<>() { };
+    // also the predicate of PostgreSQL's claim index (db/postgresql/V5), which StoreSchemaTest holds to JobState.ACTIVE
     private static final String ACTIVE_STATES = "'SUBMITTED','RUNNING','READY','DELIVERING'";
     private static final List<JobState> ACTIVE = List.of(JobState.SUBMITTED, JobState.RUNNING, JobState.READY,
             JobState.DELIVERING);
