@@ -44,6 +44,7 @@ import java.util.concurrent.TimeUnit;
  * poll route does for every job of {@code bench/poll-scale.sh}. The store holds {@code jobs} running jobs, due one
  * after another over one second of a clock the benchmark moves, so every claim finds a full batch, as at 10,000
  * polls a second. The store is the relay's: an H2 file database (its default) or a fresh schema in PostgreSQL.
+ * {@code history} delivered jobs can be stored beside them, as a store that has run for months holds them.
  * Run by {@code bench/jmh.sh}; the score is the time per job poll, on one thread.
  */
 @State(Scope.Benchmark)
@@ -63,6 +64,13 @@ public class PollStoreBenchmark {
     @Param({"h2-file", "postgres"})
     public String store;
 
+    /**
+     * Delivered jobs stored beside the running ones, last polled a day before them: a claim that walked every job in
+     * due order would meet all of them first.
+     */
+    @Param("0")
+    public int history;
+
     private Path folder;
     private HikariDataSource pool;
     private MutableClock clock;
@@ -76,6 +84,7 @@ public class PollStoreBenchmark {
                 : "jdbc:h2:file:" + folder.resolve("store"));
         pool.setMaximumPoolSize(10); // relay.store.pool-size's default
         StoreSchema.migrate(pool);
+        storeHistory();
         clock = new MutableClock(START);
         JobStore jobStore = new JobStore(pool, clock);
         lifecycle = new JobLifecycle(jobStore, new Sources(List.of(source())), "bench-relay", Duration.ofMinutes(1),
@@ -84,6 +93,28 @@ public class PollStoreBenchmark {
         for (int i = 0; i < jobs; i++) {
             jobStore.adopt(new NewJob("bench", "fhir-bulk", null, "http://127.0.0.1/fhir/jobs/job-" + i, null, Map.of()),
                     JobState.RUNNING, START.plus(apart.multipliedBy(i)), null);
+        }
+    }
+
+    private void storeHistory() throws java.sql.SQLException {
+        String insert = "INSERT INTO export_job (id, source_id, kind, dedup_key, state, next_poll_at, created_at, "
+                + "updated_at) VALUES (?, 'bench', 'fhir-bulk', ?, 'DELIVERED', ?, ?, ?)";
+        java.sql.Timestamp dayBefore = java.sql.Timestamp.from(START.minus(Duration.ofDays(1)));
+        try (java.sql.Connection c = pool.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(insert)) {
+            c.setAutoCommit(false);
+            for (int i = 0; i < history; i++) {
+                ps.setString(1, "delivered-" + i);
+                ps.setString(2, "ended:delivered-" + i);
+                ps.setTimestamp(3, dayBefore);
+                ps.setTimestamp(4, dayBefore);
+                ps.setTimestamp(5, dayBefore);
+                ps.addBatch();
+                if (i % 10_000 == 9_999 || i == history - 1) {
+                    ps.executeBatch();
+                    c.commit();
+                }
+            }
+            c.setAutoCommit(true);
         }
     }
 
