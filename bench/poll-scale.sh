@@ -3,7 +3,8 @@
 # with Retry-After 1: sustained polls per second, lag between a job's due time and its poll (p50/p90/p99, as the
 # sandbox sees it: previous answer + 1 s to this poll), CPU and heap of the relay.
 # Usage: bench/poll-scale.sh [jobs]   env: STORE=h2|pg (pg: PG_URL, default 127.0.0.1:5432/test as postgres,
-#        fresh schema), WARMUP=20 MEASURE=30 seconds, RELAY_XMX=256m, RELAY_OPTS="-Dkey=value ..."
+#        fresh schema, dropped at the end once its index statistics are printed), WARMUP=20 MEASURE=30 seconds,
+#        RELAY_XMX=256m, RELAY_OPTS="-Dkey=value ..."
 #        BENCH_THREADS=1: the relay's busiest threads in the measured window (CPU ticks, on stderr)
 #        SIMULATOR=nginx: the status URLs are answered by nginx (Debian's nginx or nginx-light, one worker) instead
 #          of the sandbox: a simulator that is not ours and costs far less CPU per answer, so what is measured is
@@ -45,7 +46,7 @@ STORE_OPTS=()
 if [ "$STORE" = pg ]; then
   SCHEMA=bench_$(date +%s)_$$
   PG=${PG_URL:-jdbc:postgresql://127.0.0.1:5432/test?user=postgres}
-  java -cp "$TEST_CP" org.healthexport.relay.bench.CreateSchema "$PG" "$SCHEMA"
+  java -cp "$TEST_CP" org.healthexport.relay.bench.BenchSchema create "$PG" "$SCHEMA"
   STORE_OPTS=(-Drelay.store.url="$PG&currentSchema=$SCHEMA")
 fi
 # the simulator's CPU seconds: the sandbox's JVM, or nginx's master and worker
@@ -92,3 +93,7 @@ awk -v a="$CPU0" -v b="$CPU1" -v t0="$T0" -v t1="$T1" 'BEGIN { printf "relay CPU
 awk -v a="$SCPU0" -v b="$SCPU1" -v t0="$T0" -v t1="$T1" -v n="${SIMULATOR:-sandbox}" 'BEGIN { printf "%-19s %.2f cores (of 2)\n", n " CPU", (b - a) / ((t1 - t0) / 1000) }'
 echo "relay heap          peak $HEAP MiB before a GC (-Xmx${RELAY_XMX:-256m}); RSS $RSS MiB"
 echo "load average after: $(loadavg)"
+if [ "$STORE" = pg ]; then # how the claim and the updates used the indexes (whole run), then the schema goes
+  stop_pid "$RELAY_PID" # its connections hold the schema
+  java -cp "$TEST_CP" org.healthexport.relay.bench.BenchSchema drop "$PG" "$SCHEMA"
+fi
