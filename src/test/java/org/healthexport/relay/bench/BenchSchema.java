@@ -15,6 +15,9 @@ public final class BenchSchema {
 
     public static void main(String[] args) throws Exception {
         String schema = args[2];
+        if (!args[0].equals("create") && !args[0].equals("drop")) {
+            throw new IllegalArgumentException("Usage: BenchSchema create|drop <jdbc url> <schema>");
+        }
         if (!schema.matches("[a-z_][a-z0-9_]*")) {
             throw new IllegalArgumentException("Not a plain schema name: " + schema);
         }
