@@ -294,7 +294,7 @@ public class RelayConfiguration implements CamelConfiguration {
     /** The pool, not yet open: the migration thread's first connection opens it. */
     private static HikariDataSource dataSource(RelayProperties props) {
         HikariDataSource pool = new HikariDataSource();
-        pool.setJdbcUrl(props.get("relay.store.url", "jdbc:h2:file:./data/relay-store"));
+        pool.setJdbcUrl(JobStore.poolUrl(props.get("relay.store.url", "jdbc:h2:file:./data/relay-store")));
         props.get("relay.store.username").ifPresent(pool::setUsername);
         props.get("relay.store.password").ifPresent(pool::setPassword);
         pool.setMaximumPoolSize(props.getInt("relay.store.pool-size", 10));

@@ -14,7 +14,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * The README's first command with nothing configured, in a JVM of its own: the relay runs the demo (the built-in
  * FHIR Bulk Data sandbox, an H2 store and the outbox under {@code ./data}), delivers it, says where, and logs no
- * WARN or ERROR line on the way: a first start should give its user nothing to worry about.
+ * WARN or ERROR line on the way, nor when it is stopped: a first start should give its user nothing to worry about.
  */
 class DemoRunTest {
     final Path work = Path.of("target/demo-run").toAbsolutePath();
@@ -31,6 +31,9 @@ class DemoRunTest {
                     .trim().substring("receipt:".length()).trim();
             assertThat(Path.of(receipt)).startsWith(work.resolve("data/outbox")).isRegularFile();
             assertThat(log.lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))).isEmpty();
+            relay.close(); // SIGTERM, as Ctrl-C: the stop too is quiet (H2 once closed the store under the routes)
+            assertThat(relay.log()).contains("job lease(s) held by");
+            assertThat(relay.log().lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))).isEmpty();
         }
     }
 }

@@ -484,6 +484,19 @@ public class JobStore {
         return u.applyTo(job, attributes, updatedAt);
     }
 
+    /**
+     * The URL the relay's pool opens for {@code storeUrl}. An embedded H2 database is closed by H2's own shutdown
+     * hook unless told otherwise, and the JVM runs that hook beside Camel's: the store was gone while the routes were
+     * still stopping (a claim logged "Database is already closed", an in-flight step could not record its end). With
+     * {@code DB_CLOSE_ON_EXIT=FALSE} it closes with its last connection, when the context's stop closes the pool.
+     */
+    public static String poolUrl(String storeUrl) {
+        String url = storeUrl.toUpperCase(java.util.Locale.ROOT);
+        boolean embeddedH2 = url.startsWith("JDBC:H2:") && !url.startsWith("JDBC:H2:TCP:")
+                && !url.startsWith("JDBC:H2:SSL:");
+        return embeddedH2 && !url.contains("DB_CLOSE_ON_EXIT") ? storeUrl + ";DB_CLOSE_ON_EXIT=FALSE" : storeUrl;
+    }
+
     /** An instant as the store keeps it (H2 and PostgreSQL: to the microsecond), so a built job equals a read one. */
     static Instant stored(Instant value) {
         return value == null ? null : value.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
