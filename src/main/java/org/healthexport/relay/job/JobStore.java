@@ -491,10 +491,8 @@ public class JobStore {
      * {@code DB_CLOSE_ON_EXIT=FALSE} it closes with its last connection, when the context's stop closes the pool.
      */
     public static String poolUrl(String storeUrl) {
-        String url = storeUrl.toUpperCase(java.util.Locale.ROOT);
-        boolean embeddedH2 = url.startsWith("JDBC:H2:") && !url.startsWith("JDBC:H2:TCP:")
-                && !url.startsWith("JDBC:H2:SSL:");
-        return embeddedH2 && !url.contains("DB_CLOSE_ON_EXIT") ? storeUrl + ";DB_CLOSE_ON_EXIT=FALSE" : storeUrl;
+        boolean optionSet = storeUrl.toUpperCase(java.util.Locale.ROOT).contains("DB_CLOSE_ON_EXIT");
+        return LocalLeases.embeddedH2(storeUrl) && !optionSet ? storeUrl + ";DB_CLOSE_ON_EXIT=FALSE" : storeUrl;
     }
 
     /** An instant as the store keeps it (H2 and PostgreSQL: to the microsecond), so a built job equals a read one. */

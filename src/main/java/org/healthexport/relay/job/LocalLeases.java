@@ -35,9 +35,13 @@ final class LocalLeases {
      * server may be shared by several relays, which must see each other's leases in the rows.
      */
     static boolean sufficeFor(String jdbcUrl) {
+        return embeddedH2(jdbcUrl) && !jdbcUrl.toLowerCase(Locale.ROOT).replace(" ", "").contains("auto_server=true");
+    }
+
+    /** True for a H2 database that this process opens itself (a file or memory), not through a H2 server. */
+    static boolean embeddedH2(String jdbcUrl) {
         String url = jdbcUrl.toLowerCase(Locale.ROOT);
-        return url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:h2:tcp:") && !url.startsWith("jdbc:h2:ssl:")
-                && !url.replace(" ", "").contains("auto_server=true");
+        return url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:h2:tcp:") && !url.startsWith("jdbc:h2:ssl:");
     }
 
     /**
