@@ -149,6 +149,11 @@ public class JobStore {
         return find(id).orElseThrow(() -> new StoreException("No job " + id, null));
     }
 
+    /** The stored job that is {@code job} (the same vendor job, or the same slot), if any. */
+    public Optional<ExportJob> findAdopted(NewJob job) {
+        return findByDedupKey(job.sourceId(), job.dedupKey());
+    }
+
     private Optional<ExportJob> findByDedupKey(String sourceId, String key) {
         return queryJobs("SELECT * FROM export_job WHERE source_id = ? AND dedup_key = ?", sourceId, key)
                 .stream().findFirst();

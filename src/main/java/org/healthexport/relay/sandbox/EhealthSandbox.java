@@ -21,7 +21,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The eHealth (ESOZ) medical-events async jobs as documented (vendor-apis.md section 5, Apiary, medical_events
@@ -53,7 +52,10 @@ public class EhealthSandbox extends SandboxServer {
     private final Map<String, String> refreshTokens = new ConcurrentHashMap<>();
     private final Map<String, String> clients = new ConcurrentHashMap<>();
     private final List<ApiKeyUse> apiKeyUses = new CopyOnWriteArrayList<>();
-    private final AtomicLong ids = new AtomicLong(0x5b63_0000_0000L);
+    private final AtomicInteger ids = new AtomicInteger();
+    /** An ObjectId's per-process random part: ids stay unique across sandboxes, as across MongoDB processes. */
+    private final byte[] process = java.nio.ByteBuffer.allocate(8).putLong(new java.security.SecureRandom().nextLong())
+            .array();
     private final AtomicInteger requestIds = new AtomicInteger();
     private final AtomicInteger issued = new AtomicInteger();
     private volatile String apiKey;
@@ -163,10 +165,14 @@ public class EhealthSandbox extends SandboxServer {
 
     // ---- jobs ------------------------------------------------------------------------------------------
 
-    /** A fresh job id, a MongoDB ObjectId as medical_events has them (24 hex digits). */
+    /**
+     * A fresh job id, a MongoDB ObjectId as medical_events has them (24 hex digits): seconds, the process's random
+     * part, a counter.
+     */
     public String newJobId() {
-        return HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(12).putInt(0x65f0a1b2)
-                .putLong(ids.incrementAndGet()).array());
+        int count = ids.incrementAndGet();
+        return HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(12).putInt((int) Instant.now().getEpochSecond())
+                .put(process, 0, 5).put((byte) (count >> 16)).put((byte) (count >> 8)).put((byte) count).array());
     }
 
     /**

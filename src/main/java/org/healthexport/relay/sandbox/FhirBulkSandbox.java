@@ -45,6 +45,11 @@ public class FhirBulkSandbox extends SandboxServer {
     private final Map<String, String> clientSecrets = new ConcurrentHashMap<>();
     private final Map<String, JWK> clientKeys = new ConcurrentHashMap<>();
     private final AtomicInteger ids = new AtomicInteger();
+    /**
+     * Part of every export id: a server's export ids stay unique across its restarts, and a test's store outlives
+     * the sandbox (a later sandbox on a reused port would otherwise hand out a status URL an ended job still has).
+     */
+    private final String instance = Long.toHexString(new java.security.SecureRandom().nextInt() & 0xffffffffL);
     private volatile int pollsBeforeReady = 2;
     private volatile int retryAfterSeconds = 1;
     private volatile int patients = 10;
@@ -240,7 +245,7 @@ public class FhirBulkSandbox extends SandboxServer {
         }
         Set<String> types = params.containsKey("_type") ? Set.of(params.get("_type").split(","))
                 : Set.of("Patient", "Observation");
-        String id = "job-" + ids.incrementAndGet();
+        String id = "job-" + ids.incrementAndGet() + "-" + instance;
         LOG.info("Sandbox: {} kick-off {} {} -> export {} of {}", ex.getRequestMethod(), ex.getRequestURI().getRawPath(),
                 query == null ? "" : query, id, types);
         String request = baseUrl() + BASE_PATH + "/" + rest + (query == null ? "" : "?" + query);

@@ -174,6 +174,13 @@ public class FhirBulkKickoff implements JobAdopter {
         URI status = statusUrl(source, contentLocation);
         String vendorId = vendorJobId(status);
         NewJob identity = new NewJob(job.sourceId(), job.kind(), vendorId, status.toString(), kickoffUrl, Map.of());
+        Optional<ExportJob> follower = store.findAdopted(identity).filter(other -> !other.id().equals(job.id()));
+        if (follower.isPresent()) {
+            // two jobs cannot follow one export; the URL is not quoted, as a status URL may carry a token
+            return jobs.fail(job, "Kick-off was accepted (202) with the status URL job " + follower.get().id()
+                    + " already follows (" + follower.get().state() + "): the source reused it, so this export"
+                    + " cannot be told apart; check the source");
+        }
         return jobs.transition(job, JobUpdate.keepState().statusUrl(status.toString()).vendorJobId(vendorId)
                 .requestUrl(kickoffUrl).dedupKey(identity.dedupKey()).vendorStatus("accepted")
                 .attribute(KICKOFF, null).attempts(0).clearLastError().nextPollAt(store.now()));

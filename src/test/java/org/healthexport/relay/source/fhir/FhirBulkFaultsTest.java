@@ -26,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -198,6 +199,20 @@ class FhirBulkFaultsTest {
         assertThat(faultLines(job)).singleElement().asString().contains(" fault=file-failed status=403 requestId="
                 + refused + " retryIn=0ms state=RUNNING ").contains("fetching a fresh manifest");
         assertThat(faultCount("file-failed") - before).isEqualTo(1);
+    }
+
+    @Test
+    void aKickoffAnsweringTheStatusUrlOfAnotherJobFailsTheNewJobAndLeavesTheOtherAlone() {
+        ExportJob first = awaitState(kickOff("bulk"), JobState.DELIVERED);
+        sandbox.faults().queue(Aim.KICKOFF, new Fault(202, null, new byte[0],
+                Map.of("Content-Location", first.statusUrl()), null, false));
+        ExportJob second = kickOff("bulk");
+        assertThat(second.state()).isEqualTo(JobState.FAILED);
+        assertThat(second.lastError()).contains("status URL job " + first.id() + " already follows (DELIVERED)")
+                .doesNotContain(first.statusUrl());
+        assertThat(second.statusUrl()).isNull();
+        assertThat(store.get(first.id()).updatedAt()).isEqualTo(first.updatedAt());
+        assertThat(faultLines(second)).noneMatch(line -> line.contains("fault=transient"));
     }
 
     @Test

@@ -85,8 +85,9 @@ class FhirBulkRouteTest {
         assertThat(Files.exists(folder.resolve("error/OperationOutcome-1.ndjson"))).isTrue();
 
         List<RecordedRequest> requests = sandbox.requests();
+        String statusPath = java.net.URI.create(store.get(job.id()).statusUrl()).getPath();
         List<RecordedRequest> polls = requests.stream()
-                .filter(r -> r.method().equals("GET") && r.path().endsWith("/jobs/job-1")).toList();
+                .filter(r -> r.method().equals("GET") && r.path().equals(statusPath)).toList();
         assertThat(polls).hasSize(3);
         // Retry-After: 1 was honoured between polls
         for (int i = 1; i < polls.size(); i++) {
