@@ -29,6 +29,8 @@ import java.util.Optional;
  */
 public class JobLifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(JobLifecycle.class);
+    /** How long a job whose source is not configured waits before it is looked at again (see setAside). */
+    static final Duration UNKNOWN_SOURCE_WAIT = Duration.ofHours(1);
     /** The job.fault lines, under their own logger name so they can be routed or filtered apart. */
     private static final Logger FAULTS = LoggerFactory.getLogger(FaultLine.class);
     /** How often an expired file link may be answered by fetching a fresh manifest before the job is EXPIRED. */
@@ -102,9 +104,17 @@ public class JobLifecycle {
             storeUnavailable = false;
             LOG.info("Job store answers again, claiming resumed");
         }
-        claimed.forEach(job -> inFlight.add(job.id()));
-        events.claimed(claimed.size());
-        return claimed;
+        List<ExportJob> workable = new java.util.ArrayList<>(claimed.size());
+        for (ExportJob job : claimed) {
+            if (sources.contains(job.sourceId())) {
+                workable.add(job);
+            } else {
+                setAside(job);
+            }
+        }
+        workable.forEach(job -> inFlight.add(job.id()));
+        events.claimed(workable.size());
+        return workable;
     }
 
     /**
@@ -138,6 +148,23 @@ public class JobLifecycle {
     public void keepLease(ExportJob job) {
         if (!store.renewLease(job.id(), owner, lease)) {
             throw new LeaseLostException(job.id());
+        }
+    }
+
+    /**
+     * A job whose source this relay does not have (removed from its configuration, or never on this replica):
+     * nothing here can poll it, so it is handed back, otherwise untouched, and looked at again in an hour, when
+     * its source may be back.
+     */
+    private void setAside(ExportJob job) {
+        String reason = "Source " + job.sourceId() + " is not configured on relay " + owner + ": the job waits for it"
+                + " (looked at again every " + UNKNOWN_SOURCE_WAIT.toMinutes() + " minutes)";
+        try {
+            store.update(job, owner, JobUpdate.keepState().lastError(reason)
+                    .nextPollAt(store.now().plus(UNKNOWN_SOURCE_WAIT)), true);
+            LOG.warn("Job {}: {}", job.id(), reason);
+        } catch (StoreException | LeaseLostException e) {
+            LOG.debug("Job {}: not set aside now ({}); its lease runs out instead", job.id(), e.toString());
         }
     }
 

@@ -59,8 +59,8 @@ class StoreOutageTest {
 
     @Test
     void leasesLeftByAnOutageAreHandedBackOnceTheStoreAnswers() throws Exception {
-        JobLifecycle jobs = new JobLifecycle(store, new Sources(List.of()), "relay-a", Duration.ofMinutes(5), 10,
-                JobEvents.NONE);
+        JobLifecycle jobs = new JobLifecycle(store, new Sources(List.of(UnknownSourceJobsTest.source("src"))), "relay-a",
+                Duration.ofMinutes(5), 10, JobEvents.NONE);
         ExportJob working = newJob("https://x/jobs/working");
         assertThat(jobs.claimDue()).extracting(ExportJob::id).containsExactly(working.id());
         // a claim that landed but whose answer was lost with the connection: relay-a holds it, no worker does
