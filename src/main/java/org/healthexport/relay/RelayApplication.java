@@ -29,6 +29,7 @@ public final class RelayApplication {
         } else {
             PackagedRoutes.ofRunningJar().ifPresent(routes -> main.addInitialProperty("relay.routes", routes));
         }
+        main.addMainListener(new UnusedKindRoutes());
         main.run(args);
     }
 

@@ -38,6 +38,7 @@ import org.healthexport.relay.notify.Notifier;
 import org.healthexport.relay.source.KindContext;
 import org.healthexport.relay.source.SourceKind;
 import org.healthexport.relay.source.SourceKinds;
+import org.healthexport.relay.source.fhir.FhirBulkKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +62,8 @@ import java.util.concurrent.TimeUnit;
  */
 public class RelayConfiguration implements CamelConfiguration {
     private static final Logger LOG = LoggerFactory.getLogger(RelayConfiguration.class);
+    /** The kind of the demo's one source. */
+    static final String DEMO_KIND = FhirBulkKind.NAME;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -68,7 +71,7 @@ public class RelayConfiguration implements CamelConfiguration {
         Registry registry = context.getRegistry();
         Clock clock = Clock.systemUTC();
 
-        boolean demo = props.sourceIds().isEmpty() && props.getBoolean("relay.demo.enabled", true);
+        boolean demo = runsDemo(props);
         if (demo || props.getBoolean("relay.sandbox.enabled", false)) {
             FhirBulkSandbox sandbox = new FhirBulkSandbox(props.get("relay.sandbox.host", "127.0.0.1"),
                     props.getInt("relay.sandbox.port", 0))
@@ -270,10 +273,15 @@ public class RelayConfiguration implements CamelConfiguration {
         };
     }
 
+    /** With no source configured, the relay runs its demo (unless relay.demo.enabled=false). */
+    static boolean runsDemo(RelayProperties props) {
+        return props.sourceIds().isEmpty() && props.getBoolean("relay.demo.enabled", true);
+    }
+
     private static void defineDemoSource(CamelContext context, FhirBulkSandbox sandbox) {
         var pc = context.getPropertiesComponent();
         Map<String, String> demo = Map.of(
-                "relay.sources.demo.kind", "fhir-bulk",
+                "relay.sources.demo.kind", DEMO_KIND,
                 "relay.sources.demo.base-url", sandbox.fhirBase(),
                 "relay.sources.demo.export", "Group/demo/$export?_type=Patient,Observation",
                 "relay.sources.demo.kickoff-on-start", "true",

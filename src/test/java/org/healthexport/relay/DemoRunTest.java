@@ -31,6 +31,9 @@ class DemoRunTest {
                     .trim().substring("receipt:".length()).trim();
             assertThat(Path.of(receipt)).startsWith(work.resolve("data/outbox")).isRegularFile();
             assertThat(log.lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))).isEmpty();
+            // only the demo's kind's routes were built (UnusedKindRoutes)
+            assertThat(log).contains("Routes of kinds no source uses, not loaded: ehealth-jobs, healthex, oracle-health,"
+                    + " redox-bulk").contains("after-delivery-fhir-bulk - Job ");
             relay.close(); // SIGTERM, as Ctrl-C: the stop too is quiet (H2 once closed the store under the routes)
             assertThat(relay.log()).contains("job lease(s) held by");
             assertThat(relay.log().lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))).isEmpty();

@@ -4,7 +4,8 @@ package org.healthexport.relay.source;
  * One vendor kind ({@code relay.sources.<id>.kind}). A kind brings its route file
  * ({@code routes/<kind>.camel.yaml} with {@code direct:status-<kind>}, {@code direct:after-delivery-<kind>} and,
  * when it starts exports, {@code direct:kickoff-<kind>}), the beans those routes call, and optionally an adopter
- * for {@code POST /api/jobs}. Adding a vendor means adding a kind to {@link SourceKinds}, nothing else shared.
+ * for {@code POST /api/jobs}. Adding a vendor means adding a kind to {@link SourceKinds}, nothing else shared. The
+ * route file is loaded only while a source of the kind is configured, so no other file may name its endpoints.
  */
 public interface SourceKind {
 
