@@ -54,8 +54,7 @@ public class EhealthSandbox extends SandboxServer {
     private final List<ApiKeyUse> apiKeyUses = new CopyOnWriteArrayList<>();
     private final AtomicInteger ids = new AtomicInteger();
     /** An ObjectId's per-process random part: ids stay unique across sandboxes, as across MongoDB processes. */
-    private final byte[] process = java.nio.ByteBuffer.allocate(8).putLong(new java.security.SecureRandom().nextLong())
-            .array();
+    private final byte[] process = new byte[5];
     private final AtomicInteger requestIds = new AtomicInteger();
     private final AtomicInteger issued = new AtomicInteger();
     private volatile String apiKey;
@@ -63,6 +62,7 @@ public class EhealthSandbox extends SandboxServer {
 
     public EhealthSandbox(String host, int port) {
         super(host, port);
+        new java.security.SecureRandom().nextBytes(process);
     }
 
     /**
@@ -172,7 +172,7 @@ public class EhealthSandbox extends SandboxServer {
     public String newJobId() {
         int count = ids.incrementAndGet();
         return HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(12).putInt((int) Instant.now().getEpochSecond())
-                .put(process, 0, 5).put((byte) (count >> 16)).put((byte) (count >> 8)).put((byte) count).array());
+                .put(process).put((byte) (count >> 16)).put((byte) (count >> 8)).put((byte) count).array());
     }
 
     /**
