@@ -4,33 +4,53 @@
 Each log line is "<answer time, epoch s> <request time, s> <uri>". A poll's lag is its arrival (answer time minus
 request time) minus the time the previous answer to the same job asked for (that answer's time plus Retry-After):
 the same measure the sandbox takes. Polls are counted when they arrive inside the window [t0, t1] (epoch ms).
+With an interval (seconds), the whole log is also shown as a table, one row per interval from the first poll: the
+lag within each interval is narrow, and the table shows whether a wide p99 over the window is a backlog (built while
+the jobs were adopted) still draining or a steady state.
 
-Usage: poll-lag.py <access log> <t0 ms> <t1 ms> [retry-after s]
+Usage: poll-lag.py <access log> <t0 ms> <t1 ms> [retry-after s] [interval s]
 """
 import sys
 
 log, t0, t1 = sys.argv[1], int(sys.argv[2]) / 1000, int(sys.argv[3]) / 1000
 retry_after = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
+interval = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
 last_answer = {}
-lags, polls, jobs = [], 0, set()
+polls_in_window = []  # (arrival, uri, lag or None: a job's first poll) of every poll, in arrival order
 with open(log) as f:
     rows = sorted((float(a), float(r), uri) for a, r, uri in (line.split() for line in f if line.count(" ") == 2))
 for answered, took, uri in rows:
     arrived = answered - took
-    if t0 <= arrived <= t1:
-        polls += 1
-        jobs.add(uri)
-        if uri in last_answer:
-            lags.append(max(0.0, arrived - (last_answer[uri] + retry_after)))
+    previous = last_answer.get(uri)
+    polls_in_window.append((arrived, uri, None if previous is None else max(0.0, arrived - (previous + retry_after))))
     last_answer[uri] = answered
-lags.sort()
 
 
-def pct(p):
+def pct(lags, p):
     return 1000 * lags[min(len(lags) - 1, int(p * len(lags)))] if lags else 0.0
 
 
-seconds = t1 - t0
-print(f"polls/s             {polls / seconds:.1f}")
-print(f"jobs polled         {len(jobs)}")
-print(f"lag p50/p90/p99/max {pct(0.50):.1f} / {pct(0.90):.1f} / {pct(0.99):.1f} / {1000 * lags[-1] if lags else 0:.1f} ms")
+def summary(start, end):
+    inside = [(uri, lag) for arrived, uri, lag in polls_in_window if start <= arrived <= end]
+    lags = sorted(lag for _, lag in inside if lag is not None)
+    return len(inside), len({uri for uri, _ in inside}), lags
+
+
+if interval > 0 and polls_in_window:
+    first = polls_in_window[0][0]
+    rows = {}  # interval number -> [polls, lags]
+    for arrived, _, lag in polls_in_window:
+        row = rows.setdefault(int((arrived - first) // interval), [0, []])
+        row[0] += 1
+        if lag is not None:
+            row[1].append(lag)
+    print(f"{'from s':>6} {'polls/s':>8} {'lag p50':>8} {'p99':>8} ms   (0 = first poll; measured {t0 - first:.0f}-{t1 - first:.0f} s)")
+    for n in range(max(rows) + 1):
+        count, lags = rows.get(n, (0, []))
+        lags.sort()
+        print(f"{n * interval:6.0f} {count / interval:8.0f} {pct(lags, 0.5):8.0f} {pct(lags, 0.99):8.0f}")
+
+polls, jobs, lags = summary(t0, t1)
+print(f"polls/s             {polls / (t1 - t0):.1f}")
+print(f"jobs polled         {jobs}")
+print(f"lag p50/p90/p99/max {pct(lags, 0.50):.1f} / {pct(lags, 0.90):.1f} / {pct(lags, 0.99):.1f} / {1000 * lags[-1] if lags else 0:.1f} ms")

@@ -8,7 +8,9 @@
 #        BENCH_THREADS=1: the relay's busiest threads in the measured window (CPU ticks, on stderr)
 #        SIMULATOR=nginx: the status URLs are answered by nginx (Debian's nginx or nginx-light, one worker) instead
 #          of the sandbox: a simulator that is not ours and costs far less CPU per answer, so what is measured is
-#          the relay; polls and lag are read from its access log by bench/poll-lag.py, the same measure.
+#          the relay; polls and lag are read from its access log by bench/poll-lag.py, the same measure, which also
+#          prints the whole run in INTERVAL-second rows (default 10): polls/s and lag from the first poll on, so a
+#          relay still warming up (its JIT compiling the polling path) shows apart from its steady state.
 source "$(dirname "$0")/lib.sh"
 JOBS=${1:-10000}
 STORE=${STORE:-h2}
@@ -78,7 +80,7 @@ HEAP=$(peak_heap_mib "$RUN/relay/gc.log")
 if [ "${SIMULATOR:-sandbox}" = nginx ]; then
   sleep 2 # the access log's buffer is flushed every second
   echo "jobs $JOBS, store $STORE, simulator nginx, measured $(( (T1 - T0) / 1000 )) s after ${WARMUP:-20} s warm-up"
-  python3 "$(dirname "$0")/poll-lag.py" "$RUN/nginx/polls.log" "$T0" "$T1" 1 \
+  python3 "$(dirname "$0")/poll-lag.py" "$RUN/nginx/polls.log" "$T0" "$T1" 1 "${INTERVAL:-10}" \
     | sed "s|^polls/s .*|& (demand at zero lag: $JOBS/s)|"
 else
   STATS=$(curl -sf "${SANDBOX_BASE}/bench/stats")
