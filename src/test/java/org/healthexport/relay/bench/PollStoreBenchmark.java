@@ -1,10 +1,9 @@
 package org.healthexport.relay.bench;
 
 import com.zaxxer.hikari.HikariDataSource;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.util.FileUtil;
-import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.SourceConfigs;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobEvents;
@@ -142,9 +141,6 @@ public class PollStoreBenchmark {
     }
 
     private static SourceConfig source() {
-        DefaultCamelContext camel = new DefaultCamelContext();
-        camel.getPropertiesComponent().addInitialProperty("relay.sources.bench.kind", "fhir-bulk");
-        camel.getPropertiesComponent().addInitialProperty("relay.sources.bench.base-url", "http://127.0.0.1/fhir/");
-        return new SourceConfig("bench", new RelayProperties(camel));
+        return SourceConfigs.source("bench", "fhir-bulk", Map.of("base-url", "http://127.0.0.1/fhir/"));
     }
 }

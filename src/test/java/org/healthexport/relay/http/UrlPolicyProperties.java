@@ -6,13 +6,13 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import org.apache.camel.impl.DefaultCamelContext;
-import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.SourceConfigs;
 
 import java.net.URI;
+import java.util.HashMap;
 import java.util.Locale;
-import java.util.Properties;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
@@ -30,16 +30,11 @@ class UrlPolicyProperties {
     private static final SourceConfig ANYWHERE = source("https://fhir.example.org/r4", null, true);
 
     static SourceConfig source(String baseUrl, String allowedHosts, boolean redirectsAnywhere) {
-        DefaultCamelContext context = new DefaultCamelContext();
-        Properties p = new Properties();
-        p.setProperty("relay.sources.s.kind", "fhir-bulk");
-        p.setProperty("relay.sources.s.base-url", baseUrl);
-        p.setProperty("relay.sources.s.redirects-anywhere", String.valueOf(redirectsAnywhere));
-        if (allowedHosts != null) {
-            p.setProperty("relay.sources.s.allowed-hosts", allowedHosts);
-        }
-        context.getPropertiesComponent().setInitialProperties(p);
-        return new SourceConfig("s", new RelayProperties(context));
+        Map<String, String> keys = new HashMap<>();
+        keys.put("base-url", baseUrl);
+        keys.put("redirects-anywhere", String.valueOf(redirectsAnywhere));
+        keys.put("allowed-hosts", allowedHosts);
+        return SourceConfigs.source("s", "fhir-bulk", keys);
     }
 
     @Provide

@@ -1,27 +1,22 @@
 package org.healthexport.relay.http;
 
-import org.apache.camel.impl.DefaultCamelContext;
-import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.SourceConfigs;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
-import java.util.Properties;
+import java.util.HashMap;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class UrlPolicyTest {
     static SourceConfig source(String baseUrl, String allowedHosts) {
-        DefaultCamelContext context = new DefaultCamelContext();
-        Properties p = new Properties();
-        p.setProperty("relay.sources.s.kind", "fhir-bulk");
-        p.setProperty("relay.sources.s.base-url", baseUrl);
-        if (allowedHosts != null) {
-            p.setProperty("relay.sources.s.allowed-hosts", allowedHosts);
-        }
-        context.getPropertiesComponent().setInitialProperties(p);
-        return new SourceConfig("s", new RelayProperties(context));
+        Map<String, String> keys = new HashMap<>();
+        keys.put("base-url", baseUrl);
+        keys.put("allowed-hosts", allowedHosts);
+        return SourceConfigs.source("s", "fhir-bulk", keys);
     }
 
     @Test

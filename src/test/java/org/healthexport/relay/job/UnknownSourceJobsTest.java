@@ -1,9 +1,8 @@
 package org.healthexport.relay.job;
 
 import com.zaxxer.hikari.HikariDataSource;
-import org.apache.camel.impl.DefaultCamelContext;
-import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.SourceConfigs;
 import org.healthexport.relay.config.Sources;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -29,10 +28,7 @@ class UnknownSourceJobsTest {
     }
 
     static SourceConfig source(String id) {
-        DefaultCamelContext camel = new DefaultCamelContext();
-        camel.getPropertiesComponent().addInitialProperty("relay.sources." + id + ".kind", "fhir-bulk");
-        camel.getPropertiesComponent().addInitialProperty("relay.sources." + id + ".base-url", "http://127.0.0.1/fhir/");
-        return new SourceConfig(id, new RelayProperties(camel));
+        return SourceConfigs.source(id, "fhir-bulk", Map.of("base-url", "http://127.0.0.1/fhir/"));
     }
 
     ExportJob job(String sourceId, String statusUrl) {

@@ -1,9 +1,8 @@
 package org.healthexport.relay.source;
 
 import com.zaxxer.hikari.HikariDataSource;
-import org.apache.camel.impl.DefaultCamelContext;
-import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.SourceConfigs;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.job.DatabaseProxy;
 import org.healthexport.relay.job.JobStore;
@@ -16,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -59,9 +59,6 @@ class KickoffScheduleTest {
     }
 
     private static SourceConfig source(String id) {
-        DefaultCamelContext camel = new DefaultCamelContext();
-        camel.getPropertiesComponent().addInitialProperty("relay.sources." + id + ".kind", "fhir-bulk");
-        camel.getPropertiesComponent().addInitialProperty("relay.sources." + id + ".schedule", "0 0 2 * * ?");
-        return new SourceConfig(id, new RelayProperties(camel));
+        return SourceConfigs.source(id, "fhir-bulk", Map.of("schedule", "0 0 2 * * ?"));
     }
 }

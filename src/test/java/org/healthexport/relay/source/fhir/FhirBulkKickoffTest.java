@@ -1,26 +1,21 @@
 package org.healthexport.relay.source.fhir;
 
-import org.apache.camel.impl.DefaultCamelContext;
 import org.healthexport.relay.config.ConfigurationException;
-import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.SourceConfigs;
 import org.junit.jupiter.api.Test;
 
+import java.util.HashMap;
 import java.util.Map;
-import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class FhirBulkKickoffTest {
     static SourceConfig source(Map<String, String> settings) {
-        DefaultCamelContext context = new DefaultCamelContext();
-        Properties p = new Properties();
-        p.setProperty("relay.sources.s.kind", "fhir-bulk");
-        p.setProperty("relay.sources.s.base-url", "https://fhir.example.org/r4");
-        settings.forEach((k, v) -> p.setProperty("relay.sources.s." + k, v));
-        context.getPropertiesComponent().setInitialProperties(p);
-        return new SourceConfig("s", new RelayProperties(context));
+        Map<String, String> keys = new HashMap<>(Map.of("base-url", "https://fhir.example.org/r4"));
+        keys.putAll(settings);
+        return SourceConfigs.source("s", "fhir-bulk", keys);
     }
 
     private final FhirBulkKickoff kickoff = new FhirBulkKickoff(null, null, null);

@@ -2,10 +2,9 @@ package org.healthexport.relay.source.oracle;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.healthexport.relay.config.ConfigurationException;
-import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.config.SourceConfigs;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.http.Backoff;
 import org.healthexport.relay.http.RetryAfter;
@@ -16,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,11 +27,9 @@ class OracleKickoffTest {
     static final String BASE = "https://fhir-ehr.cerner.com/r4/ec2458f2-1e24-41c8-b71b-0e701af7583d";
 
     static SourceConfig source(Map<String, String> keys) {
-        DefaultCamelContext camel = new DefaultCamelContext();
-        camel.getPropertiesComponent().addInitialProperty("relay.sources.o.kind", "oracle-health");
-        camel.getPropertiesComponent().addInitialProperty("relay.sources.o.base-url", BASE);
-        keys.forEach((k, v) -> camel.getPropertiesComponent().addInitialProperty("relay.sources.o." + k, v));
-        SourceConfig raw = new SourceConfig("o", new RelayProperties(camel));
+        Map<String, String> all = new HashMap<>(Map.of("base-url", BASE));
+        all.putAll(keys);
+        SourceConfig raw = SourceConfigs.source("o", "oracle-health", all);
         return raw.withDefaults(new OracleHealthKind().defaults(raw));
     }
 
