@@ -49,7 +49,7 @@ if interval > 0 and every_poll:
         count, lags = by_interval.get(n, (0, []))
         lags.sort()
         # the last row ends at the last poll, not after a whole interval
-        seconds = min(interval, every_poll[-1][0] - first - n * interval) or interval
+        seconds = max(1.0, min(interval, every_poll[-1][0] - first - n * interval))
         print(f"{n * interval:6.0f} {count / seconds:8.0f} {pct(lags, 0.5):8.0f} {pct(lags, 0.99):8.0f}")
 
 count, jobs, lags = summary(t0, t1)
