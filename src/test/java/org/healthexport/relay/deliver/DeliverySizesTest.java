@@ -12,10 +12,9 @@ import software.amazon.awssdk.services.s3.S3Client;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.HexFormat;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,6 +36,7 @@ class DeliverySizesTest {
     private static SftpServer sftp;
     private static Path sftpRoot;
     private static Path folderRoot;
+    private static Map<String, DeliveryTarget> targets;
 
     @BeforeAll
     static void startServers() throws Exception {
@@ -46,6 +46,14 @@ class DeliverySizesTest {
         sftpRoot = Files.createDirectories(temp.resolve("sftp"));
         sftp = SftpServer.start(sftpRoot);
         folderRoot = temp.resolve("folder");
+        targets = Map.of(
+                "s3", S3Target.create(new S3Settings(BUCKET, "us-east-1", s3.endpoint(), true,
+                        S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY, "out/", null, null, null, PART, 2, true,
+                        S3Settings.MAX_SINGLE_PUT)),
+                "sftp", new SftpTarget(new SftpSettings("127.0.0.1", sftp.port(), SftpServer.USER,
+                        SftpServer.PASSWORD, null, null, Files.writeString(temp.resolve("known_hosts"),
+                        sftp.knownHostsLine() + "\n"), true, "out", Duration.ofSeconds(5))),
+                "file", new FolderTarget(folderRoot));
     }
 
     @AfterAll
@@ -66,23 +74,11 @@ class DeliverySizesTest {
         byte[] bytes = Arrays.copyOf(SandboxData.bigNdjson(size + 1024L).readAllBytes(), size);
         String key = "bulk/" + kind + "-" + size + "-" + announced + "/Observation-1.ndjson";
 
-        DeliveryTarget.Stored stored = target(kind).putMeasured(key, new ByteArrayInputStream(bytes),
+        DeliveryTarget.Stored stored = targets.get(kind).putMeasured(key, new ByteArrayInputStream(bytes),
                 announced ? size : -1, "application/fhir+ndjson");
 
-        assertThat(stored).isEqualTo(new DeliveryTarget.Stored(size, sha256(bytes)));
+        assertThat(stored).isEqualTo(new DeliveryTarget.Stored(size, S3TargetTest.sha256(bytes)));
         assertThat(read(kind, key)).isEqualTo(bytes);
-    }
-
-    private static DeliveryTarget target(String kind) throws Exception {
-        return switch (kind) {
-            case "s3" -> S3Target.create(new S3Settings(BUCKET, "us-east-1", s3.endpoint(), true,
-                    S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY, "out/", null, null, null, PART, 2, true,
-                    S3Settings.MAX_SINGLE_PUT));
-            case "sftp" -> new SftpTarget(new SftpSettings("127.0.0.1", sftp.port(), SftpServer.USER,
-                    SftpServer.PASSWORD, null, null, Files.writeString(temp.resolve("known_hosts"),
-                    sftp.knownHostsLine() + "\n"), true, "out", Duration.ofSeconds(5)));
-            default -> new FolderTarget(folderRoot);
-        };
     }
 
     private static byte[] read(String kind, String key) throws Exception {
@@ -91,9 +87,5 @@ class DeliverySizesTest {
             case "sftp" -> Files.readAllBytes(sftpRoot.resolve("out").resolve(key));
             default -> Files.readAllBytes(folderRoot.resolve(key));
         };
-    }
-
-    private static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
 }
