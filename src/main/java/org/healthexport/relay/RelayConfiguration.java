@@ -1,17 +1,20 @@
 package org.healthexport.relay;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.http.HttpComponent;
 import org.apache.camel.builder.ThreadPoolProfileBuilder;
+import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.util.concurrent.ThreadPoolRejectedPolicy;
 import org.apache.camel.support.service.ServiceSupport;
 import org.healthexport.relay.api.JobsApi;
 import org.healthexport.relay.auth.SourceAuth;
+import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
@@ -19,15 +22,19 @@ import org.healthexport.relay.deliver.Delivery;
 import org.healthexport.relay.deliver.DeliveryTarget;
 import org.healthexport.relay.deliver.DeliveryTargets;
 import org.healthexport.relay.deliver.KeyLayout;
+import org.healthexport.relay.deliver.LineLengths;
 import org.healthexport.relay.deliver.ReceiptWriter;
 import org.healthexport.relay.http.BoundedAnswer;
 import org.healthexport.relay.http.OutboundTls;
 import org.healthexport.relay.deliver.SourceDownloads;
 import org.healthexport.relay.http.SourceFiles;
 import org.healthexport.relay.http.VendorRequestIds;
+import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobLifecycle;
+import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.job.RelayMetrics;
+import org.healthexport.relay.job.StoreHealthCheck;
 import org.healthexport.relay.job.StoreSchema;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
 import org.healthexport.relay.sandbox.SandboxServer;
@@ -42,8 +49,11 @@ import org.healthexport.relay.source.fhir.FhirBulkKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
+import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.concurrent.ScheduledExecutorService;
 import java.net.http.HttpClient;
 import java.time.Clock;
@@ -80,7 +90,7 @@ public class RelayConfiguration implements CamelConfiguration {
                     .patients(props.getInt("relay.sandbox.patients", 10))
                     .bigFileBytes(props.getLong("relay.sandbox.big-file-bytes", 0));
             props.get("relay.sandbox.tls-keystore").ifPresent(store -> sandbox.tls(SandboxServer.serverTls(
-                    java.nio.file.Path.of(store), props.get("relay.sandbox.tls-keystore-password", null), "PKCS12")));
+                    Path.of(store), props.get("relay.sandbox.tls-keystore-password", null), "PKCS12")));
             sandbox.start();
             context.addService(sandbox, true, true);
             registry.bind("fhirBulkSandbox", sandbox);
@@ -112,7 +122,7 @@ public class RelayConfiguration implements CamelConfiguration {
             SourceConfig configuredSource = new SourceConfig(id, props);
             SourceKind kind = SourceKinds.get(configuredSource.kind());
             SourceConfig source = configuredSource.withDefaults(kind.defaults(configuredSource));
-            Set<String> placeholders = new java.util.HashSet<>(Set.of("source", "jobId", "date"));
+            Set<String> placeholders = new HashSet<>(Set.of("source", "jobId", "date"));
             placeholders.addAll(kind.pathPlaceholders());
             KeyLayout.validate(id, source.property("path", kind.defaultPath()), placeholders);
             configured.add(source);
@@ -129,8 +139,8 @@ public class RelayConfiguration implements CamelConfiguration {
         JobStore store = new JobStore(dataSource, clock, schema);
         registry.bind("jobStore", store);
         // Readiness (/observe/health/ready) is DOWN while the store does not answer (issue 9: Kubernetes probes).
-        org.apache.camel.health.HealthCheckRegistry.get(context).register(new org.healthexport.relay.job.StoreHealthCheck(
-                store, props.getDuration("relay.health.store-timeout", Duration.ofSeconds(3))));
+        HealthCheckRegistry.get(context).register(new StoreHealthCheck(store,
+                props.getDuration("relay.health.store-timeout", Duration.ofSeconds(3))));
 
         // The JDK client (HealthEx $everything pages, tokens, the webhook) reads sockets in buffers of
         // jdk.httpclient.bufsize (16 KiB by default); larger ones cost less CPU per byte of a large body. The setting
@@ -156,8 +166,7 @@ public class RelayConfiguration implements CamelConfiguration {
 
         // camel-micrometer-prometheus serves the registry bound as "metricsRegistry" on /observe/metrics: use it
         // when it is already there, else bind one it will find.
-        io.micrometer.core.instrument.MeterRegistry meters = registry.lookupByNameAndType("metricsRegistry",
-                io.micrometer.core.instrument.MeterRegistry.class);
+        MeterRegistry meters = registry.lookupByNameAndType("metricsRegistry", MeterRegistry.class);
         if (meters == null) {
             meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             registry.bind("metricsRegistry", meters);
@@ -197,7 +206,7 @@ public class RelayConfiguration implements CamelConfiguration {
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,
-                org.healthexport.relay.deliver.LineLengths.Limit.from(props),
+                LineLengths.Limit.from(props),
                 context.getExecutorServiceManager().newCachedThreadPool(this, "sha256")));
         registry.bind("sourceDownloads", downloads);
 
@@ -234,7 +243,7 @@ public class RelayConfiguration implements CamelConfiguration {
                 dataSource.close();
                 try {
                     files.close();
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     LOG.debug("Closing the file downloads' connections: {}", e.getMessage());
                 }
             }
@@ -258,9 +267,8 @@ public class RelayConfiguration implements CamelConfiguration {
     private static JobEvents demoReport(JobStore store, DeliveryTarget target, String port) {
         return new JobEvents() {
             @Override
-            public void stateChanged(org.healthexport.relay.job.ExportJob job, org.healthexport.relay.job.JobState from,
-                                     org.healthexport.relay.job.JobState to, String reason) {
-                if (to == org.healthexport.relay.job.JobState.DELIVERED) {
+            public void stateChanged(ExportJob job, JobState from, JobState to, String reason) {
+                if (to == JobState.DELIVERED) {
                     store.receiptKey(job.id()).ifPresent(key -> {
                         String receipt = target.locate(key);
                         String folder = receipt.substring(0, receipt.length() - "receipt.json".length());
@@ -294,7 +302,7 @@ public class RelayConfiguration implements CamelConfiguration {
     static void requireTokenBeyondLoopback(String host, String apiToken) {
         boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
         if (!loopback && (apiToken == null || apiToken.isBlank())) {
-            throw new org.healthexport.relay.config.ConfigurationException("relay.http.host is " + host
+            throw new ConfigurationException("relay.http.host is " + host
                     + ": the jobs API would be reachable beyond this machine; set relay.api.token (RELAY_API_TOKEN)");
         }
     }

@@ -12,6 +12,7 @@ import ch.qos.logback.core.ConsoleAppender;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ServiceLoader;
@@ -84,7 +85,7 @@ class RelayLoggingTest {
         Path file = dir.resolve("application.properties");
         Path packaged = dir.resolve("packaged.properties");
         Files.writeString(packaged, "relay.log.format = json\n");
-        java.net.URL inJar = packaged.toUri().toURL();
+        URL inJar = packaged.toUri().toURL();
 
         assertThat(RelayLogging.format(null, null, file, null)).isEqualTo("text");
         assertThat(RelayLogging.format(null, null, file, inJar)).isEqualTo("json");

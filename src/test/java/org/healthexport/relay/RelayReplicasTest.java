@@ -12,6 +12,7 @@ import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -46,7 +47,7 @@ class RelayReplicasTest {
     String storeUrl;
 
     @BeforeEach
-    void start(org.junit.jupiter.api.TestInfo test) throws Exception {
+    void start(TestInfo test) throws Exception {
         work = Path.of("target/relay-replicas", test.getTestMethod().orElseThrow().getName()).toAbsolutePath();
         FileUtil.removeDir(work.toFile());
         sandbox = new FhirBulkSandbox("127.0.0.1", 0).pollsBeforeReady(2).retryAfterSeconds(1).patients(3);

@@ -1,5 +1,6 @@
 package org.healthexport.relay.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Body;
@@ -14,6 +15,8 @@ import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobState;
 import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.source.JobAdopter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -26,7 +29,7 @@ import java.util.Map;
  * {@code relay.api.token} set every call needs {@code Authorization: Bearer <token>}, compared in constant time.
  */
 public class JobsApi {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobsApi.class);
+    private static final Logger LOG = LoggerFactory.getLogger(JobsApi.class);
     static final int MAX_BODY = 64 * 1024;
     private final JobStore store;
     private final JobLifecycle jobs;
@@ -135,7 +138,7 @@ public class JobsApi {
                 throw new ApiException(400, "A JSON object is required");
             }
             return map;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new ApiException(400, "Body is not a JSON object");
         }
     }

@@ -19,11 +19,14 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.interfaces.ECPrivateKey;
 import java.security.interfaces.RSAPrivateKey;
+import java.security.spec.InvalidKeySpecException;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
@@ -74,21 +77,21 @@ public final class ClientAssertion {
                     : key instanceof RSAPrivateKey ? JWSAlgorithm.RS384 : JWSAlgorithm.ES384;
             JWSSigner signer = key instanceof ECPrivateKey ec ? new ECDSASigner(ec) : new RSASSASigner(key);
             return new ClientAssertion(clientId, kid, alg, signer, clock);
-        } catch (IOException | java.text.ParseException | JOSEException | java.security.GeneralSecurityException e) {
+        } catch (IOException | ParseException | JOSEException | GeneralSecurityException e) {
             // The file name is safe to show; its content is not.
             throw new ConfigurationException("Cannot read the private key in " + keyFile + ": " + e.getClass().getSimpleName());
         }
     }
 
-    private static PrivateKey readPkcs8(String pem) throws java.security.GeneralSecurityException {
+    private static PrivateKey readPkcs8(String pem) throws GeneralSecurityException {
         if (!pem.contains("BEGIN PRIVATE KEY")) {
-            throw new java.security.spec.InvalidKeySpecException("expected a PKCS#8 'BEGIN PRIVATE KEY' PEM");
+            throw new InvalidKeySpecException("expected a PKCS#8 'BEGIN PRIVATE KEY' PEM");
         }
         String base64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
         PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(Base64.getDecoder().decode(base64));
         try {
             return KeyFactory.getInstance("RSA").generatePrivate(spec);
-        } catch (java.security.spec.InvalidKeySpecException notRsa) {
+        } catch (InvalidKeySpecException notRsa) {
             return KeyFactory.getInstance("EC").generatePrivate(spec);
         }
     }

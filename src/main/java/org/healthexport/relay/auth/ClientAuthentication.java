@@ -1,6 +1,7 @@
 package org.healthexport.relay.auth;
 
 import java.net.URI;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
@@ -15,8 +16,8 @@ public sealed interface ClientAuthentication {
     record BasicSecret(String clientId, String secret) implements ClientAuthentication {
         @Override
         public String apply(URI tokenUrl, Map<String, String> form) {
-            String pair = java.net.URLEncoder.encode(clientId, StandardCharsets.UTF_8) + ":"
-                    + java.net.URLEncoder.encode(secret, StandardCharsets.UTF_8);
+            String pair = URLEncoder.encode(clientId, StandardCharsets.UTF_8) + ":"
+                    + URLEncoder.encode(secret, StandardCharsets.UTF_8);
             return "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8));
         }
 

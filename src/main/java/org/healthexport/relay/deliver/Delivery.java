@@ -5,6 +5,7 @@ import org.apache.camel.ExchangeProperty;
 import org.healthexport.relay.auth.SourceAuth;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
+import org.healthexport.relay.http.FileUnavailableException;
 import org.healthexport.relay.http.RefusedFileException;
 import org.healthexport.relay.http.SourceFiles;
 import org.healthexport.relay.job.ExportJob;
@@ -12,6 +13,7 @@ import org.healthexport.relay.job.JobEvents;
 import org.healthexport.relay.job.JobFile;
 import org.healthexport.relay.job.JobLifecycle;
 import org.healthexport.relay.job.JobStore;
+import org.healthexport.relay.job.LeaseLostException;
 import org.healthexport.relay.job.TargetFailedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +23,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutorService;
 import java.util.List;
 import java.util.Map;
@@ -44,8 +48,7 @@ public class Delivery {
     private final LineLengths.Limit lineLimit;
     /** Threads hashing files as they stream, one per file in flight (Camel's pool: stopped with the context). */
     private final ExecutorService hashers;
-    private final java.util.concurrent.ConcurrentMap<String, Exception> failures =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Exception> failures = new ConcurrentHashMap<>();
 
     public Delivery(Sources sources, JobStore store, JobLifecycle jobs, SourceFiles files, SourceAuth auth,
                     DeliveryTarget target, ReceiptWriter receipts, JobEvents events, LineLengths.Limit lineLimit,
@@ -118,10 +121,10 @@ public class Delivery {
      */
     private IOException sourceOrTarget(Exception e) throws IOException {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof org.healthexport.relay.http.FileUnavailableException source) {
+            if (t instanceof FileUnavailableException source) {
                 throw source;
             }
-            if (t instanceof org.healthexport.relay.job.LeaseLostException lost) {
+            if (t instanceof LeaseLostException lost) {
                 throw lost;
             }
         }
@@ -153,14 +156,14 @@ public class Delivery {
             return first;
         }
         return isFinal(later)
-                || later instanceof org.healthexport.relay.http.FileUnavailableException f && f.isExpiredLink()
+                || later instanceof FileUnavailableException f && f.isExpiredLink()
                 ? later : first;
     }
 
     /** A failure that fetching again does not change: the same bytes refused, or the source refusing its token. */
     private static boolean isFinal(Exception failure) {
         return failure instanceof RefusedFileException
-                || failure instanceof org.healthexport.relay.http.FileUnavailableException f && f.isRefusedToTheToken();
+                || failure instanceof FileUnavailableException f && f.isRefusedToTheToken();
     }
 
     /** Writes the receipt after every file landed; the job is then complete at the target. */
@@ -226,11 +229,11 @@ public class Delivery {
             int n;
             try {
                 n = super.read(buf, off, len);
-            } catch (org.healthexport.relay.http.FileUnavailableException e) {
+            } catch (FileUnavailableException e) {
                 throw e;
             } catch (IOException e) {
                 // the source's side of the transfer: not the target's fault, whatever the target wraps it in
-                throw new org.healthexport.relay.http.FileUnavailableException("Source file cut after " + bytes
+                throw new FileUnavailableException("Source file cut after " + bytes
                         + " bytes: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": "
                         + e.getMessage()), 0);
             }

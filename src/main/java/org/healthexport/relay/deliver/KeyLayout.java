@@ -1,12 +1,15 @@
 package org.healthexport.relay.deliver;
 
 import org.healthexport.relay.config.ConfigurationException;
+import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.job.ExportJob;
 
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -28,7 +31,7 @@ public final class KeyLayout {
      * Checks a template at startup: only known placeholders, no absolute path, no {@code ..}, no empty segment, only
      * characters every target writes as they are.
      */
-    public static void validate(String sourceId, String template, java.util.Set<String> known) {
+    public static void validate(String sourceId, String template, Set<String> known) {
         if (template.startsWith("/") || template.contains("\\")) {
             throw new ConfigurationException("Source " + sourceId + ": path '" + template + "' must be relative");
         }
@@ -71,8 +74,7 @@ public final class KeyLayout {
      * The folder a job delivers into: the one fixed when its files were planned (attribute {@code folder}),
      * else the source's template filled with the values every kind has.
      */
-    public static String folderOf(org.healthexport.relay.job.ExportJob job,
-                                  org.healthexport.relay.config.SourceConfig source) {
+    public static String folderOf(ExportJob job, SourceConfig source) {
         String planned = job.attribute("folder");
         return planned != null ? planned : jobFolder(source.property("path", DEFAULT_TEMPLATE),
                 commonValues(source.id(), job.id(), job.createdAt()));

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A fixed number of part-sized buffers shared by every upload of a target: the memory an S3 delivery uses is
@@ -19,7 +20,7 @@ final class PartBuffers {
     private final int alignment;
     private final Semaphore permits;
     private final BlockingQueue<ByteBuffer> free;
-    private final java.util.concurrent.atomic.AtomicInteger allocated = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger allocated = new AtomicInteger();
 
     PartBuffers(int count, int size) {
         this(count, size, 1);

@@ -19,6 +19,8 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.utils.AttributeMap;
 
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.net.ssl.TrustManager;
 import java.net.URI;
 import java.time.Duration;
@@ -209,7 +211,7 @@ public record S3Settings(String bucket, String region, URI endpoint, boolean pat
 
     /** A byte count: {@code 16777216}, {@code 16MiB}, {@code 16MB}, {@code 8192KiB}. */
     static long bytes(String key, String value) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*([KMG]i?B?)?", java.util.regex.Pattern.CASE_INSENSITIVE)
+        Matcher m = Pattern.compile("(\\d+)\\s*([KMG]i?B?)?", Pattern.CASE_INSENSITIVE)
                 .matcher(value.trim());
         if (!m.matches()) {
             throw new ConfigurationException(key + " must be a size such as 16MiB, not '" + value + "'");

@@ -1,5 +1,6 @@
 package org.healthexport.relay.deliver;
 
+import org.healthexport.relay.http.OutboundTls;
 import org.healthexport.relay.job.Hashes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +16,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -93,7 +95,7 @@ public class S3Target implements DeliveryTarget {
     }
 
     /** With the relay's outbound TLS trust ({@code relay.http.trust-store}, ...); null: the JDK's default CAs. */
-    public static S3Target create(S3Settings settings, org.healthexport.relay.http.OutboundTls tls) {
+    public static S3Target create(S3Settings settings, OutboundTls tls) {
         LOG.info("Delivering to {}", settings);
         return new S3Target(settings, settings.clientBuilder(tls).build(), settings.streamingClientBuilder(tls).build());
     }
@@ -571,7 +573,7 @@ public class S3Target implements DeliveryTarget {
      * The source's body held to its announced length: one that ends early or runs long fails the upload
      * (the store then keeps nothing) instead of storing a truncated or cut object.
      */
-    static final class ExactLength extends java.io.FilterInputStream {
+    static final class ExactLength extends FilterInputStream {
         private final long length;
         private long read;
         private boolean sourceEnded;

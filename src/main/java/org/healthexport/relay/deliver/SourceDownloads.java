@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -131,7 +132,7 @@ public class SourceDownloads extends AbstractExecutorService {
 
     private ExecutorService poolOf(String sourceId) {
         if (shutdown) {
-            throw new java.util.concurrent.RejectedExecutionException("Downloads are shut down");
+            throw new RejectedExecutionException("Downloads are shut down");
         }
         return pools.computeIfAbsent(sourceId, id -> factory.create(id, parallelOf(id)));
     }

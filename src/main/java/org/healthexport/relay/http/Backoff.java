@@ -1,6 +1,7 @@
 package org.healthexport.relay.http;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.function.DoubleSupplier;
 
 /**
@@ -39,7 +40,7 @@ public final class Backoff {
     }
 
     /** The server's wait when it gave one, else the exponential wait for this attempt. */
-    public Duration next(java.util.Optional<Duration> retryAfter, int attempt) {
+    public Duration next(Optional<Duration> retryAfter, int attempt) {
         return retryAfter.map(this::clamp).orElseGet(() -> afterAttempt(attempt));
     }
 

@@ -1,12 +1,14 @@
 package org.healthexport.relay.http;
 
+import java.io.IOException;
+
 /**
  * A source file could not be fetched. {@code gone} (404, 410) and {@code forbidden} (403) on a link that carries
  * its own capability (a presigned link past its life) call for a fresh manifest; a 403 to the source's own token
  * is a refusal that a fresh manifest does not change (a missing scope, another client's export); otherwise the
  * fault is transient and the download is retried.
  */
-public class FileUnavailableException extends java.io.IOException {
+public class FileUnavailableException extends IOException {
     private final int httpCode;
     private final String requestId;
     private final boolean sentToken;

@@ -16,6 +16,7 @@ import org.apache.hc.core5.util.Timeout;
 import org.healthexport.relay.auth.AccessTokens;
 import org.healthexport.relay.config.SourceConfig;
 
+import java.io.PushbackInputStream;
 import javax.net.ssl.SSLContext;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -151,7 +152,7 @@ public class SourceFiles implements AutoCloseable {
         if (!gzip && accept.contains("ndjson")) {
             // An NDJSON file stored gzipped and served as-is (a Redox "....ndjson.gz" URL, an object store without
             // Content-Encoding) starts with the gzip magic bytes, which no NDJSON line can: decoded all the same.
-            java.io.PushbackInputStream peek = new java.io.PushbackInputStream(body, 2);
+            PushbackInputStream peek = new PushbackInputStream(body, 2);
             byte[] magic = peek.readNBytes(2);
             peek.unread(magic);
             body = peek;

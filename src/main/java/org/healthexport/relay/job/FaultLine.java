@@ -3,6 +3,7 @@ package org.healthexport.relay.job;
 import org.healthexport.relay.http.Redaction;
 
 import java.time.Duration;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -73,7 +74,7 @@ public final class FaultLine {
         if (ms < 1000) {
             return ms + "ms";
         }
-        return ms % 1000 == 0 ? (ms / 1000) + "s" : String.format(java.util.Locale.ROOT, "%.1fs", ms / 1000.0);
+        return ms % 1000 == 0 ? (ms / 1000) + "s" : String.format(Locale.ROOT, "%.1fs", ms / 1000.0);
     }
 
     /** The reason on one line, quoted safely, without URL secrets or tokens, at most 300 characters. */

@@ -1,5 +1,7 @@
 package org.healthexport.relay.job;
 
+import java.util.List;
+
 /** What the job state machine reports as it goes: metrics and notifications listen here. */
 public interface JobEvents {
     default void claimed(int count) { }
@@ -26,7 +28,7 @@ public interface JobEvents {
     JobEvents NONE = new JobEvents() { };
 
     /** Tells every listener, in order. */
-    static JobEvents all(java.util.List<JobEvents> listeners) {
+    static JobEvents all(List<JobEvents> listeners) {
         return new JobEvents() {
             @Override
             public void claimed(int count) { listeners.forEach(l -> l.claimed(count)); }

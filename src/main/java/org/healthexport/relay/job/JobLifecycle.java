@@ -16,11 +16,17 @@ import org.healthexport.relay.http.UrlPolicy;
 import org.healthexport.relay.job.FaultLine.Fault;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLException;
 
 /**
  * The job state machine as the routes drive it: each method is one outcome of one step (still running,
@@ -43,11 +49,11 @@ public class JobLifecycle {
     private final int batchSize;
     private final JobEvents events;
     /** The jobs this relay's workers hold (claimed, not finished). */
-    private final java.util.Set<String> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     /** Set when a store call failed: some of this relay's leases may be held by no worker (see claimDue). */
     private volatile boolean leasesInDoubt;
     private volatile boolean storeUnavailable;
-    private final java.util.Map<String, Backoff> backoffs = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Backoff> backoffs = new ConcurrentHashMap<>();
 
     public JobLifecycle(JobStore store, Sources sources, String owner, Duration lease, int batchSize,
                         JobEvents events) {
@@ -104,7 +110,7 @@ public class JobLifecycle {
             storeUnavailable = false;
             LOG.info("Job store answers again, claiming resumed");
         }
-        List<ExportJob> workable = new java.util.ArrayList<>(claimed.size());
+        List<ExportJob> workable = new ArrayList<>(claimed.size());
         for (ExportJob job : claimed) {
             if (sources.contains(job.sourceId())) {
                 workable.add(job);
@@ -122,13 +128,13 @@ public class JobLifecycle {
      * every log line about this job carries them (SourceDownloads carries them to the threads of its files).
      */
     public void logContext(@ExchangeProperty("job") ExportJob job) {
-        org.slf4j.MDC.put("jobId", job.id());
-        org.slf4j.MDC.put("jobSource", job.sourceId());
-        org.slf4j.MDC.put("jobKind", job.kind());
+        MDC.put("jobId", job.id());
+        MDC.put("jobSource", job.sourceId());
+        MDC.put("jobKind", job.kind());
         if (job.requestId() != null) {
-            org.slf4j.MDC.put("jobVendorRequestId", job.requestId());
+            MDC.put("jobVendorRequestId", job.requestId());
         } else {
-            org.slf4j.MDC.remove("jobVendorRequestId");
+            MDC.remove("jobVendorRequestId");
         }
     }
 
@@ -136,7 +142,7 @@ public class JobLifecycle {
     public void finished(@ExchangeProperty("job") ExportJob job) {
         inFlight.remove(job.id());
         for (String key : new String[] {"jobId", "jobSource", "jobKind", "jobVendorRequestId"}) {
-            org.slf4j.MDC.remove(key);
+            MDC.remove(key);
         }
     }
 
@@ -459,7 +465,7 @@ public class JobLifecycle {
         // a TLS failure in words first (kept whole by the cut below), then what was being called when it is
         // wrapped (a token endpoint, an S3 upload)
         String text = TlsFailures.describe(error)
-                .map(tls -> error instanceof javax.net.ssl.SSLException || message == null ? tls
+                .map(tls -> error instanceof SSLException || message == null ? tls
                         : tls + "; during: " + message)
                 .orElse(plain);
         return text.length() > 500 ? text.substring(0, 500) + "…" : text;

@@ -5,6 +5,13 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariDataSource;
 
+import java.time.temporal.ChronoUnit;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.TreeMap;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -224,7 +231,7 @@ public class JobStore {
              PreparedStatement ps = c.prepareStatement("SELECT state, kind, COUNT(*) FROM export_job GROUP BY state, kind");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                counts.computeIfAbsent(JobState.valueOf(rs.getString(1)), s -> new java.util.TreeMap<>())
+                counts.computeIfAbsent(JobState.valueOf(rs.getString(1)), s -> new TreeMap<>())
                         .put(rs.getString(2), rs.getLong(3));
             }
         } catch (SQLException e) {
@@ -354,7 +361,7 @@ public class JobStore {
             } catch (SQLException e) {
                 throw failed("Cannot read jobs", e);
             }
-            due.sort(java.util.Comparator.comparing(ExportJob::nextPollAt));
+            due.sort(Comparator.comparing(ExportJob::nextPollAt));
             return due.size() > max ? due.subList(0, max) : due;
         });
     }
@@ -381,7 +388,7 @@ public class JobStore {
      * claim may have been committed without its answer arriving, or a step's last update (which releases the
      * lease) may not have landed; those jobs would otherwise wait for their lease to run out.
      */
-    public int releaseAllExcept(String owner, java.util.Collection<String> working) {
+    public int releaseAllExcept(String owner, Collection<String> working) {
         if (!keepsLeasesInRows()) {
             return localLeases.releaseAllExcept(owner, working);
         }
@@ -389,7 +396,7 @@ public class JobStore {
         args.add(owner);
         args.addAll(working);
         String keep = working.isEmpty() ? "" : " AND id NOT IN (" + String.join(",",
-                java.util.Collections.nCopies(working.size(), "?")) + ")";
+                Collections.nCopies(working.size(), "?")) + ")";
         return again(() -> execute("UPDATE export_job SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"
                 + keep, args.toArray()));
     }
@@ -468,7 +475,7 @@ public class JobStore {
         // strictly later than the copy's, even within one clock tick: updated_at tells a current copy from an old one
         Instant updatedAt = stored(now());
         if (!updatedAt.isAfter(job.updatedAt())) {
-            updatedAt = job.updatedAt().plus(1, java.time.temporal.ChronoUnit.MICROS);
+            updatedAt = job.updatedAt().plus(1, ChronoUnit.MICROS);
         }
         sets.add("updated_at = ?");
         args.add(updatedAt);
@@ -496,13 +503,13 @@ public class JobStore {
      * {@code DB_CLOSE_ON_EXIT=FALSE} it closes with its last connection, when the context's stop closes the pool.
      */
     public static String poolUrl(String storeUrl) {
-        boolean optionSet = storeUrl.toUpperCase(java.util.Locale.ROOT).contains("DB_CLOSE_ON_EXIT");
+        boolean optionSet = storeUrl.toUpperCase(Locale.ROOT).contains("DB_CLOSE_ON_EXIT");
         return LocalLeases.embeddedH2(storeUrl) && !optionSet ? storeUrl + ";DB_CLOSE_ON_EXIT=FALSE" : storeUrl;
     }
 
     /** An instant as the store keeps it (H2 and PostgreSQL: to the microsecond), so a built job equals a read one. */
     static Instant stored(Instant value) {
-        return value == null ? null : value.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+        return value == null ? null : value.truncatedTo(ChronoUnit.MICROS);
     }
 
     private static void set(List<String> sets, List<Object> args, String column, Object value) {
@@ -685,7 +692,7 @@ public class JobStore {
      * (which the pool waits for up to relay.store.connect-timeout), so a short restart costs a wait, not a failed
      * step. Claims and inserts are not repeated this way (their first attempt may have landed).
      */
-    private <T> T again(java.util.function.Supplier<T> step) {
+    private <T> T again(Supplier<T> step) {
         try {
             return step.get();
         } catch (StoreException e) {
@@ -699,7 +706,7 @@ public class JobStore {
     /** The exception for a failed statement; a lost connection renews the pool's other connections too. */
     private StoreException failed(String message, SQLException e) {
         StoreException failure = new StoreException(message, e);
-        if (failure.isConnectionLost() && dataSource instanceof com.zaxxer.hikari.HikariDataSource pool
+        if (failure.isConnectionLost() && dataSource instanceof HikariDataSource pool
                 && pool.getHikariPoolMXBean() != null) {
             pool.getHikariPoolMXBean().softEvictConnections();
         }

@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import org.apache.camel.ExchangeProperty;
+import org.apache.camel.Header;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -145,8 +147,7 @@ public class RelayMetrics implements JobEvents {
     }
 
     /** Route step: counts one status poll by its HTTP answer. */
-    public void polled(@org.apache.camel.ExchangeProperty("job") ExportJob job,
-                       @org.apache.camel.Header("CamelHttpResponseCode") Integer code) {
+    public void polled(@ExchangeProperty("job") ExportJob job, @Header("CamelHttpResponseCode") Integer code) {
         registry.counter("relay_polls_total", "kind", job.kind(), "code", String.valueOf(code)).increment();
     }
 }

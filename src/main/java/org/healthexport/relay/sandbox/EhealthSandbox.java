@@ -4,9 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import org.healthexport.relay.config.RelayProperties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -37,7 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Retry-After, 5xx, malformed bodies, unknown status values) are queued per job. Every request is recorded.
  */
 public class EhealthSandbox extends SandboxServer {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EhealthSandbox.class);
+    private static final Logger LOG = LoggerFactory.getLogger(EhealthSandbox.class);
     private static final DateTimeFormatter ETA = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
             .withZone(ZoneOffset.UTC);
     private static final DateTimeFormatter NAIVE_ETA = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS")
@@ -62,7 +66,7 @@ public class EhealthSandbox extends SandboxServer {
 
     public EhealthSandbox(String host, int port) {
         super(host, port);
-        new java.security.SecureRandom().nextBytes(process);
+        new SecureRandom().nextBytes(process);
     }
 
     /**
@@ -171,7 +175,7 @@ public class EhealthSandbox extends SandboxServer {
      */
     public String newJobId() {
         int count = ids.incrementAndGet();
-        return HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(12).putInt((int) Instant.now().getEpochSecond())
+        return HexFormat.of().formatHex(ByteBuffer.allocate(12).putInt((int) Instant.now().getEpochSecond())
                 .put(process).put((byte) (count >> 16)).put((byte) (count >> 8)).put((byte) count).array());
     }
 

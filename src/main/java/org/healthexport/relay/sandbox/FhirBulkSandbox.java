@@ -1,10 +1,13 @@
 package org.healthexport.relay.sandbox;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JWSVerifier;
 import com.nimbusds.jose.crypto.factories.DefaultJWSVerifierFactory;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jwt.SignedJWT;
 import com.sun.net.httpserver.HttpExchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -13,6 +16,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -23,8 +28,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.GZIPOutputStream;
+import javax.net.ssl.SSLContext;
 
 /**
  * A FHIR Bulk Data server as the IG describes it, for the demo and the tests: kick-off at system, Patient or
@@ -36,7 +45,7 @@ import java.util.zip.GZIPOutputStream;
  */
 public class FhirBulkSandbox extends SandboxServer {
     public static final String BASE_PATH = "/fhir";
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FhirBulkSandbox.class);
+    private static final Logger LOG = LoggerFactory.getLogger(FhirBulkSandbox.class);
     private final Storage storage;
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
     /** Presigned links to refuse as expired, by file name: how many fetches are left to refuse. */
@@ -49,7 +58,7 @@ public class FhirBulkSandbox extends SandboxServer {
      * Part of every export id: a server's export ids stay unique across its restarts, and a test's store outlives
      * the sandbox (a later sandbox on a reused port would otherwise hand out a status URL an ended job still has).
      */
-    private final String instance = Long.toHexString(new java.security.SecureRandom().nextInt() & 0xffffffffL);
+    private final String instance = Long.toHexString(new SecureRandom().nextInt() & 0xffffffffL);
     private volatile int pollsBeforeReady = 2;
     private volatile int retryAfterSeconds = 1;
     private volatile int patients = 10;
@@ -60,9 +69,9 @@ public class FhirBulkSandbox extends SandboxServer {
     private volatile String staticToken;
     private volatile boolean oauth;
     private volatile String extraOutputUrl;
-    private final Map<String, byte[]> extraFiles = new java.util.concurrent.ConcurrentSkipListMap<>();
-    private volatile java.time.Duration fileDelay = java.time.Duration.ZERO;
-    private final Map<String, java.util.concurrent.CountDownLatch> heldLevels = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> extraFiles = new ConcurrentSkipListMap<>();
+    private volatile Duration fileDelay = Duration.ZERO;
+    private final Map<String, CountDownLatch> heldLevels = new ConcurrentHashMap<>();
     private final Map<String, FileConcurrency> fileConcurrency = new ConcurrentHashMap<>();
 
     public FhirBulkSandbox(String host, int port) {
@@ -119,12 +128,12 @@ public class FhirBulkSandbox extends SandboxServer {
     public void addOutputFile(String name, byte[] content) { extraFiles.put(name, content.clone()); }
     public void clearOutputFiles() { extraFiles.clear(); }
     /** Every file answer (here or from the storage) waits this long before its first byte (a slow server). */
-    public FhirBulkSandbox fileDelay(java.time.Duration delay) { this.fileDelay = delay; return this; }
+    public FhirBulkSandbox fileDelay(Duration delay) { this.fileDelay = delay; return this; }
     /**
      * File requests of the exports kicked off at this level ({@code Group/<id>}, ...) wait until {@code release}
      * opens (at most a minute): a source whose downloads are all busy, for as long as a test needs.
      */
-    public FhirBulkSandbox holdFiles(String exportLevel, java.util.concurrent.CountDownLatch release) {
+    public FhirBulkSandbox holdFiles(String exportLevel, CountDownLatch release) {
         heldLevels.put(exportLevel, release);
         return this;
     }
@@ -156,7 +165,7 @@ public class FhirBulkSandbox extends SandboxServer {
 
     /** HTTPS for the Bulk Data server and its "presigned" storage alike. */
     @Override
-    public FhirBulkSandbox tls(javax.net.ssl.SSLContext context) {
+    public FhirBulkSandbox tls(SSLContext context) {
         super.tls(context);
         storage.tls(context);
         return this;
@@ -327,11 +336,11 @@ public class FhirBulkSandbox extends SandboxServer {
         FileConcurrency c = fileConcurrency.computeIfAbsent(job.level, l -> new FileConcurrency());
         c.max.accumulateAndGet(c.now.incrementAndGet(), Math::max);
         try {
-            java.util.concurrent.CountDownLatch held = heldLevels.get(job.level);
+            CountDownLatch held = heldLevels.get(job.level);
             if (held != null) {
-                held.await(1, java.util.concurrent.TimeUnit.MINUTES);
+                held.await(1, TimeUnit.MINUTES);
             }
-            java.time.Duration delay = fileDelay;
+            Duration delay = fileDelay;
             if (!delay.isZero()) {
                 Thread.sleep(delay.toMillis());
             }
@@ -479,7 +488,7 @@ public class FhirBulkSandbox extends SandboxServer {
     private static Map<String, String> postParameters(String body) {
         Map<String, String> params = new LinkedHashMap<>();
         try {
-            var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+            var root = new ObjectMapper().readTree(body);
             for (var p : root.path("parameter")) {
                 String value = p.has("valueReference") ? p.path("valueReference").path("reference").asText()
                         : p.has("valueInstant") ? p.path("valueInstant").asText() : p.path("valueString").asText();

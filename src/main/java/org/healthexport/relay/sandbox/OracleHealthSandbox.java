@@ -1,5 +1,6 @@
 package org.healthexport.relay.sandbox;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.jwk.JWK;
 import com.sun.net.httpserver.HttpExchange;
 
@@ -552,7 +553,7 @@ public class OracleHealthSandbox extends SandboxServer {
     private static Map<String, List<String>> parameters(String body) {
         Map<String, List<String>> params = new LinkedHashMap<>();
         try {
-            var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+            var root = new ObjectMapper().readTree(body);
             for (var p : root.path("parameter")) {
                 String value = p.has("valueReference") ? p.path("valueReference").path("reference").asText()
                         : p.has("valueInstant") ? p.path("valueInstant").asText() : p.path("valueString").asText();

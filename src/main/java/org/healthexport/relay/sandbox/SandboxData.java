@@ -1,6 +1,9 @@
 package org.healthexport.relay.sandbox;
 
+import java.io.FilterInputStream;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 
 /** Deterministic FHIR resources for the sandboxes: the same call always gives the same bytes. */
@@ -91,12 +94,12 @@ public final class SandboxData {
 
     /** Reads {@code in} no faster than {@code bytesPerSecond}. */
     public static InputStream throttled(InputStream in, long bytesPerSecond) {
-        return new java.io.FilterInputStream(in) {
+        return new FilterInputStream(in) {
             private final long start = System.nanoTime();
             private long read;
 
             @Override
-            public int read(byte[] b, int off, int len) throws java.io.IOException {
+            public int read(byte[] b, int off, int len) throws IOException {
                 int n = super.read(b, off, Math.min(len, 16 * 1024));
                 if (n > 0) {
                     read += n;
@@ -107,7 +110,7 @@ public final class SandboxData {
                             Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
                         } catch (InterruptedException e) {
                             Thread.currentThread().interrupt();
-                            throw new java.io.InterruptedIOException();
+                            throw new InterruptedIOException();
                         }
                     }
                 }

@@ -8,6 +8,9 @@ import org.apache.camel.support.service.ServiceSupport;
 import org.healthexport.relay.sandbox.ScriptedFaults.Aim;
 import org.healthexport.relay.sandbox.ScriptedFaults.Fault;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
@@ -38,13 +41,13 @@ public abstract class SandboxServer extends ServiceSupport {
     private ExecutorService executor;
     private volatile boolean recording = true;
     private SSLContext tls;
-    private final java.util.concurrent.atomic.AtomicLong requestIds = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong requestIds = new AtomicLong();
     private ScriptedFaults faults = new ScriptedFaults();
     /**
      * Exchanges whose answer is cut after half its body (a {@link Fault#cutMidway()}). Not an exchange attribute:
      * the JDK server keeps those per context, so they would be shared by every later request.
      */
-    private static final java.util.Set<HttpExchange> CUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Set<HttpExchange> CUT = ConcurrentHashMap.newKeySet();
 
     static {
         // the JDK server writes an answer's headers and body in two sends: with Nagle's algorithm on, the body waited

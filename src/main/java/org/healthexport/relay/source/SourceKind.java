@@ -1,5 +1,13 @@
 package org.healthexport.relay.source;
 
+import org.healthexport.relay.config.RelayProperties;
+import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.deliver.KeyLayout;
+import org.healthexport.relay.sandbox.SandboxServer;
+
+import java.util.Map;
+import java.util.Set;
+
 /**
  * One vendor kind ({@code relay.sources.<id>.kind}). A kind brings its route file
  * ({@code routes/<kind>.camel.yaml} with {@code direct:status-<kind>}, {@code direct:after-delivery-<kind>} and,
@@ -13,13 +21,13 @@ public interface SourceKind {
     String name();
 
     /** Placeholders this kind offers to {@code relay.sources.<id>.path} besides source, jobId and date. */
-    default java.util.Set<String> pathPlaceholders() {
-        return java.util.Set.of();
+    default Set<String> pathPlaceholders() {
+        return Set.of();
     }
 
     /** The default {@code relay.sources.<id>.path} template of this kind. */
     default String defaultPath() {
-        return org.healthexport.relay.deliver.KeyLayout.DEFAULT_TEMPLATE;
+        return KeyLayout.DEFAULT_TEMPLATE;
     }
 
     /**
@@ -27,7 +35,7 @@ public interface SourceKind {
      * {@code relay.sandbox.enabled=true}; bound as {@code <kind>-sandbox}; its base URL is offered to the
      * configuration as {@code {{relay.sandbox.<kind>.url}}}.
      */
-    default org.healthexport.relay.sandbox.SandboxServer sandbox(org.healthexport.relay.config.RelayProperties properties) {
+    default SandboxServer sandbox(RelayProperties properties) {
         return null;
     }
 
@@ -35,8 +43,8 @@ public interface SourceKind {
      * Defaults of this kind for keys the source leaves unset (e.g. {@code single-export=true} for Oracle Health);
      * given the source as configured, so a default may follow from other keys.
      */
-    default java.util.Map<String, String> defaults(org.healthexport.relay.config.SourceConfig source) {
-        return java.util.Map.of();
+    default Map<String, String> defaults(SourceConfig source) {
+        return Map.of();
     }
 
     /** Binds the kind's beans (under the names its routes use) and registers its adopter, if any. */

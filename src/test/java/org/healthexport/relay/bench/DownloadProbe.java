@@ -1,5 +1,7 @@
 package org.healthexport.relay.bench;
 
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.healthexport.relay.job.Hashes;
 
 import java.io.InputStream;
@@ -29,8 +31,8 @@ public final class DownloadProbe {
             if (mode.startsWith("urlc")) {
                 body = URI.create(args[0]).toURL().openConnection().getInputStream();
             } else if (mode.startsWith("hc5")) {
-                var client = org.apache.hc.client5.http.impl.classic.HttpClients.createDefault();
-                body = client.executeOpen(null, new org.apache.hc.client5.http.classic.methods.HttpGet(args[0]), null)
+                var client = HttpClients.createDefault();
+                body = client.executeOpen(null, new HttpGet(args[0]), null)
                         .getEntity().getContent();
             } else {
                 body = http.send(HttpRequest.newBuilder(URI.create(args[0])).build(),

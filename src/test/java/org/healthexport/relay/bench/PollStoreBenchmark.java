@@ -31,6 +31,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -95,11 +99,11 @@ public class PollStoreBenchmark {
         }
     }
 
-    private void storeHistory() throws java.sql.SQLException {
+    private void storeHistory() throws SQLException {
         String insert = "INSERT INTO export_job (id, source_id, kind, dedup_key, state, next_poll_at, created_at, "
                 + "updated_at) VALUES (?, 'bench', 'fhir-bulk', ?, 'DELIVERED', ?, ?, ?)";
-        java.sql.Timestamp dayBefore = java.sql.Timestamp.from(START.minus(Duration.ofDays(1)));
-        try (java.sql.Connection c = pool.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(insert)) {
+        Timestamp dayBefore = Timestamp.from(START.minus(Duration.ofDays(1)));
+        try (Connection c = pool.getConnection(); PreparedStatement ps = c.prepareStatement(insert)) {
             c.setAutoCommit(false);
             for (int i = 0; i < history; i++) {
                 ps.setString(1, "delivered-" + i);

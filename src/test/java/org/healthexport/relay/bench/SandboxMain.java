@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -152,7 +153,7 @@ public final class SandboxMain {
             }
             Arrays.sort(lags);
             double seconds = (System.nanoTime() - windowStart) / 1e9;
-            return String.format(java.util.Locale.ROOT,
+            return String.format(Locale.ROOT,
                     "{\"firstFileAtMs\":" + firstFileAt.get() + ",\"lastFileAtMs\":" + lastFileAt.get()
                             + ",\"fileRequests\":" + fileRequests.get() + ",\"seconds\":%.1f,\"polls\":%d,\"pollsPerSecond\":%.1f,\"jobsPolled\":%d,\"lagSamples\":%d,"
                             + "\"lagP50Ms\":%.1f,\"lagP90Ms\":%.1f,\"lagP99Ms\":%.1f,\"lagMaxMs\":%.1f}",

@@ -4,6 +4,7 @@ import org.healthexport.relay.job.Hashes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -45,7 +46,7 @@ class BackgroundSha256Test {
         var expected = Hashes.sha256();
         try (BackgroundSha256 sha = new BackgroundSha256(HASHERS)) {
             for (int i = 0; i < 500; i++) {
-                java.util.Arrays.fill(buffer, (byte) i); // overwritten right after each update, as a read loop does
+                Arrays.fill(buffer, (byte) i); // overwritten right after each update, as a read loop does
                 sha.update(buffer, 0, buffer.length);
                 expected.update(buffer);
             }

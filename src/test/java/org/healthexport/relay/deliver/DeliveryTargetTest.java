@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
 
@@ -95,7 +96,7 @@ class DeliveryTargetTest {
                 // a copy, so the caller's digest is left as it is: hashed nothing when the digest was off
                 MessageDigest sofar = (MessageDigest) ((DigestInputStream) content).getMessageDigest().clone();
                 digestOn = !MessageDigest.isEqual(sofar.digest(), MessageDigest.getInstance("SHA-256").digest());
-            } catch (CloneNotSupportedException | java.security.NoSuchAlgorithmException e) {
+            } catch (CloneNotSupportedException | NoSuchAlgorithmException e) {
                 throw new IOException(e);
             }
             return sent;

@@ -8,11 +8,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -43,7 +46,7 @@ class FolderTargetTest {
         List<String> hostile = List.of("../../escaped", "/etc/passwd", "..\\..\\win", "a\u0000b", "..", ".",
                 "x/../../../y", "Ω😀", "x".repeat(5000), ".hidden", "", "C:\\temp\\x");
         String folder = KeyLayout.jobFolder("{source}/{jobId}", KeyLayout.commonValues("../src",
-                "../../job", java.time.Instant.parse("2026-11-29T10:00:00Z")));
+                "../../job", Instant.parse("2026-11-29T10:00:00Z")));
         int n = 0;
         for (String type : hostile) {
             for (String group : new String[] {"output", "error", "../deleted"}) {
@@ -94,12 +97,12 @@ class FolderTargetTest {
     /** Writes 9 MiB and a bit through {@code target}: the bytes arrive exactly, and no temporary file is left. */
     private void putsNineMibWholeUnderItsFinalNameOnly(FolderTarget target) throws Exception {
         long size = 9L * 1024 * 1024 + 77;
-        target.put("bulk/j1/Observation-1.ndjson", org.healthexport.relay.sandbox.SandboxData.bigNdjson(size), -1,
+        target.put("bulk/j1/Observation-1.ndjson", SandboxData.bigNdjson(size), -1,
                 "application/fhir+ndjson");
 
         Path file = tmp.resolve("out/bulk/j1/Observation-1.ndjson");
         assertThat(S3TargetTest.sha256(Files.readAllBytes(file)))
-                .isEqualTo(S3TargetTest.sha256(org.healthexport.relay.sandbox.SandboxData.bigNdjson(size).readAllBytes()));
+                .isEqualTo(S3TargetTest.sha256(SandboxData.bigNdjson(size).readAllBytes()));
         try (Stream<Path> all = Files.list(file.getParent())) {
             assertThat(all.map(p -> p.getFileName().toString())).containsExactly("Observation-1.ndjson");
         }
@@ -109,8 +112,8 @@ class FolderTargetTest {
     @Test
     void aSourceCutAfterSeveralSyncsLeavesNothing() throws Exception {
         FolderTarget target = new FolderTarget(tmp.resolve("out"), 1024 * 1024, false);
-        java.io.InputStream cut = new S3TargetTest.FailingAfter(
-                org.healthexport.relay.sandbox.SandboxData.bigNdjson(8L * 1024 * 1024), 5L * 1024 * 1024, new IOException("cut"));
+        InputStream cut = new S3TargetTest.FailingAfter(
+                SandboxData.bigNdjson(8L * 1024 * 1024), 5L * 1024 * 1024, new IOException("cut"));
 
         assertThatThrownBy(() -> target.put("bulk/j1/Observation-1.ndjson", cut, -1, "application/fhir+ndjson"))
                 .hasMessageContaining("cut");
@@ -129,7 +132,7 @@ class FolderTargetTest {
         FolderTarget target = new FolderTarget(tmp.resolve("out"));
         assumeTrue(target.directIo(), "the test's temporary folder has no direct I/O");
         byte[] bytes = new byte[(int) size];
-        new java.util.Random(size).nextBytes(bytes);
+        new Random(size).nextBytes(bytes);
         target.put("bulk/j1/Observation-1.ndjson", new ByteArrayInputStream(bytes), -1, "application/fhir+ndjson");
 
         Path file = tmp.resolve("out/bulk/j1/Observation-1.ndjson");
@@ -144,7 +147,7 @@ class FolderTargetTest {
     void aSourceCutDuringDirectWritesLeavesNothing() throws Exception {
         FolderTarget target = new FolderTarget(tmp.resolve("out"));
         assumeTrue(target.directIo(), "the test's temporary folder has no direct I/O");
-        java.io.InputStream cut = new S3TargetTest.FailingAfter(SandboxData.bigNdjson(8L * 1024 * 1024),
+        InputStream cut = new S3TargetTest.FailingAfter(SandboxData.bigNdjson(8L * 1024 * 1024),
                 3L * 1024 * 1024 + 5, new IOException("cut"));
 
         assertThatThrownBy(() -> target.put("bulk/j1/Observation-1.ndjson", cut, -1, "application/fhir+ndjson"))
@@ -161,7 +164,7 @@ class FolderTargetTest {
     }
 
     private static final class InputStreamOf {
-        static java.io.InputStream empty() {
+        static InputStream empty() {
             return new ByteArrayInputStream(new byte[0]);
         }
     }

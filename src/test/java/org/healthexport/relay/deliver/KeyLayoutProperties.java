@@ -8,7 +8,9 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import org.healthexport.relay.config.ConfigurationException;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,7 +92,7 @@ class KeyLayoutProperties {
                                                      @ForAll("hostile") String group, @ForAll("hostile") String type,
                                                      @ForAll int n) {
         String folder = KeyLayout.jobFolder("exports/{source}/{date}/{jobId}",
-                KeyLayout.commonValues(source, jobId, java.time.Instant.parse("2026-11-29T10:00:00Z")));
+                KeyLayout.commonValues(source, jobId, Instant.parse("2026-11-29T10:00:00Z")));
         String key = KeyLayout.fileKey(folder, group, type, Math.abs(n % 1_000_000), "ndjson");
         assertThat(key).startsWith(folder + "/").isEqualTo(KeyLayout.fileKey(folder, group, type,
                 Math.abs(n % 1_000_000), "ndjson"));
@@ -100,9 +102,9 @@ class KeyLayoutProperties {
         Path jobFolder = ROOT.resolve(folder).normalize();
         Path file = ROOT.resolve(key).normalize();
         assertThat(file.startsWith(jobFolder) && !file.equals(jobFolder)).as(key).isTrue();
-        assertThat(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)).hasSizeLessThanOrEqualTo(MAX_KEY_BYTES);
+        assertThat(key.getBytes(StandardCharsets.UTF_8)).hasSizeLessThanOrEqualTo(MAX_KEY_BYTES);
         String name = rest.get(rest.size() - 1);
-        assertThat(("." + name + ".part").getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        assertThat(("." + name + ".part").getBytes(StandardCharsets.UTF_8))
                 .hasSizeLessThanOrEqualTo(MAX_NAME_BYTES);
     }
 

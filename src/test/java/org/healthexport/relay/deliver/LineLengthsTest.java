@@ -10,8 +10,11 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class LineLengthsTest {
@@ -67,7 +70,7 @@ class LineLengthsTest {
         byte[] ok = "12345\n12345".getBytes(StandardCharsets.US_ASCII);
         byte[] over = "6789".getBytes(StandardCharsets.US_ASCII);
         assertThat(lines.refusal()).isNull();
-        org.assertj.core.api.Assertions.assertThatCode(() -> lines.update(ok, 0, ok.length)).doesNotThrowAnyException();
+        assertThatCode(() -> lines.update(ok, 0, ok.length)).doesNotThrowAnyException();
         assertThatThrownBy(() -> lines.update(over, 0, over.length)).isInstanceOf(RefusedFileException.class)
                 .hasMessage("Refused bulk/j1/Observation-1.ndjson: line 2 is longer than 5 bytes"
                         + " (relay.download.max-line-bytes; relay.download.oversized-lines=refuse)");
@@ -87,7 +90,7 @@ class LineLengthsTest {
                 .getBytes(StandardCharsets.UTF_8);
         LineLengths lines = new LineLengths(new LineLengths.Limit(100, false), "k.ndjson");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        java.util.concurrent.ExecutorService hashers = java.util.concurrent.Executors.newSingleThreadExecutor();
+        ExecutorService hashers = Executors.newSingleThreadExecutor();
         String sha256;
         try (Delivery.Measured measured = new Delivery.Measured(new ByteArrayInputStream(content), () -> { }, lines,
                 hashers)) {

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.Map;
@@ -102,7 +103,7 @@ class ParallelDownloadsRouteTest {
 
     /** How often each file of one export was fetched, the storage's presigned copy counted under its own name. */
     private static Map<String, Long> fileRequestsOf(FhirBulkSandbox sandbox, String vendorJob) {
-        List<RecordedRequest> all = new java.util.ArrayList<>(sandbox.requests().stream()
+        List<RecordedRequest> all = new ArrayList<>(sandbox.requests().stream()
                 .filter(r -> r.path().contains("/files/" + vendorJob + "/") && !r.path().endsWith("/Observation-2.ndjson"))
                 .toList());
         all.addAll(sandbox.storageRequests().stream().filter(r -> r.path().contains("/" + vendorJob + "/")).toList());

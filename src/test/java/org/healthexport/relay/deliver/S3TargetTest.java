@@ -19,7 +19,11 @@ import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -352,7 +356,7 @@ class S3TargetTest {
     @Test
     void signPayloadNeverSendsPartsAndSmallPutsUnsignedWithTheirSha256() throws Exception {
         S3Target target = target(settings(true, S3Settings.SignPayload.NEVER));
-        byte[] small = "{\"resourceType\":\"Patient\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] small = "{\"resourceType\":\"Patient\"}".getBytes(StandardCharsets.UTF_8);
 
         target.put("k/parts.ndjson", SandboxData.bigNdjson(11L * MIB), -1, "application/fhir+ndjson");
         target.put("k/small.json", new ByteArrayInputStream(small), -1, "application/json");
@@ -422,7 +426,7 @@ class S3TargetTest {
     @Test
     void theCheckOfAStoreThatDoesNotAnswerNamesTheBucket() throws Exception {
         URI closed;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+        try (ServerSocket socket = new ServerSocket(0)) {
             closed = URI.create("http://127.0.0.1:" + socket.getLocalPort());
         }
         S3Settings away = new S3Settings(BUCKET, "us-east-1", closed, true, S3ProxyServer.ACCESS_KEY,
@@ -497,8 +501,8 @@ class S3TargetTest {
     }
 
     private static String stackText(Throwable e) {
-        java.io.StringWriter out = new java.io.StringWriter();
-        e.printStackTrace(new java.io.PrintWriter(out));
+        StringWriter out = new StringWriter();
+        e.printStackTrace(new PrintWriter(out));
         return out.toString();
     }
 

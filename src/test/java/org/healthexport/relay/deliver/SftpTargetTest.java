@@ -4,7 +4,9 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.KeyPair;
 import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
+import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.sandbox.SandboxData;
 import org.junit.jupiter.api.AfterEach;
@@ -96,7 +98,7 @@ class SftpTargetTest {
     @Test
     void keyLoginWithAPassphrase() throws Exception {
         JSch jsch = new JSch();
-        com.jcraft.jsch.KeyPair key = com.jcraft.jsch.KeyPair.genKeyPair(jsch, com.jcraft.jsch.KeyPair.ECDSA, 256);
+        KeyPair key = KeyPair.genKeyPair(jsch, KeyPair.ECDSA, 256);
         Path keyFile = temp.resolve("id_ecdsa");
         ByteArrayOutputStream pem = new ByteArrayOutputStream();
         key.writePrivateKey(pem, "key-Passphrase-9".getBytes(StandardCharsets.UTF_8));
@@ -117,7 +119,7 @@ class SftpTargetTest {
     @Test
     void anUnknownHostKeyIsRefusedWhenStrict() throws Exception {
         Files.writeString(knownHosts, "[127.0.0.1]:" + server.port() + " "
-                + org.apache.sshd.common.config.keys.PublicKeyEntry.toString(SftpServer.newKeyPair().getPublic()) + "\n");
+                + PublicKeyEntry.toString(SftpServer.newKeyPair().getPublic()) + "\n");
         SftpTarget changed = new SftpTarget(passwordSettings("x"));
         assertThatThrownBy(() -> changed.put("a.json", stream("{}"), -1, "application/json"))
                 .isInstanceOf(IOException.class).hasMessageContaining("HostKey");

@@ -9,12 +9,14 @@ import org.healthexport.relay.job.ExportJob;
 import org.healthexport.relay.job.JobState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.MDC;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -159,20 +161,20 @@ class SourceDownloadsTest {
     @Test
     void aDownloadRunsInItsJobsLogContext() throws Exception {
         SourceDownloads downloads = downloads(Map.of("relay.sources.a.parallel-downloads", "1"));
-        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> seen = new CopyOnWriteArrayList<>();
         routeThreads.submit(() -> {
-            org.slf4j.MDC.put("jobId", "j7");
+            MDC.put("jobId", "j7");
             try {
                 downloads.forJob(job("j7", "a"));
-                downloads.submit(() -> seen.add(org.slf4j.MDC.get("jobId"))).get(10, TimeUnit.SECONDS);
+                downloads.submit(() -> seen.add(MDC.get("jobId"))).get(10, TimeUnit.SECONDS);
             } finally {
-                org.slf4j.MDC.remove("jobId");
+                MDC.remove("jobId");
             }
             return null;
         }).get(20, TimeUnit.SECONDS);
         // the same pool thread, a task of no job: nothing of j7 is left on it
         downloads.forJob(job("j8", "a"));
-        downloads.submit(() -> seen.add(String.valueOf(org.slf4j.MDC.get("jobId")))).get(10, TimeUnit.SECONDS);
+        downloads.submit(() -> seen.add(String.valueOf(MDC.get("jobId")))).get(10, TimeUnit.SECONDS);
 
         assertThat(seen).containsExactly("j7", "null");
     }

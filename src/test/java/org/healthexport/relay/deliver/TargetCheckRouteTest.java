@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -70,7 +71,7 @@ class TargetCheckRouteTest {
         assertThat(LOGS.events()).allSatisfy(e -> assertThat(e.getFormattedMessage()).doesNotContain(S3ProxyServer.SECRET_KEY));
     }
 
-    private static java.util.List<ILoggingEvent> checkLines() {
+    private static List<ILoggingEvent> checkLines() {
         return LOGS.events().stream().filter(e -> e.getFormattedMessage().startsWith("Delivery target ")).toList();
     }
 }

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.URI;
@@ -61,7 +62,7 @@ public abstract class FaultMatrix {
 
     static {
         FAULT_LINES.start();
-        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FaultLine.class)).addAppender(FAULT_LINES);
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(FaultLine.class)).addAppender(FAULT_LINES);
     }
 
     @BeanInject

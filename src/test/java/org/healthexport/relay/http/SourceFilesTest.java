@@ -12,14 +12,26 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
+import java.util.zip.ZipException;
+import javax.net.ssl.SSLContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** File downloads against a real local HTTP server: token rules, redirects, gzip, gzip bombs, raw bytes. */
 class SourceFilesTest {
@@ -29,18 +41,18 @@ class SourceFilesTest {
             Duration.ofSeconds(10), 4), 100);
     static final byte[] INVALID_UTF8 = {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, (byte) 0xFF, '"', '}', '\n'};
 
-    static javax.net.ssl.SSLContext defaultTls() {
+    static SSLContext defaultTls() {
         try {
-            return javax.net.ssl.SSLContext.getDefault();
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return SSLContext.getDefault();
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
 
     final List<Integer> clientPorts = new CopyOnWriteArrayList<>();
-    final java.util.concurrent.CompletableFuture<String> largeSent = new java.util.concurrent.CompletableFuture<>();
-    final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
-    final java.util.concurrent.ExecutorService handlers = java.util.concurrent.Executors.newCachedThreadPool();
+    final CompletableFuture<String> largeSent = new CompletableFuture<>();
+    final CountDownLatch stopped = new CountDownLatch(1);
+    final ExecutorService handlers = Executors.newCachedThreadPool();
 
     @BeforeEach
     void start() throws IOException {
@@ -54,7 +66,7 @@ class SourceFilesTest {
             switch (path) {
                 case "/fhir/large.ndjson" -> { // 1 GiB, and whether all of it left the server
                     byte[] chunk = new byte[64 * 1024];
-                    java.util.Arrays.fill(chunk, (byte) 'x');
+                    Arrays.fill(chunk, (byte) 'x');
                     ex.sendResponseHeaders(200, 1L << 30);
                     try (OutputStream out = ex.getResponseBody()) {
                         for (int i = 0; i < (1 << 30) / chunk.length; i++) {
@@ -72,7 +84,7 @@ class SourceFilesTest {
                     out.write(new byte[10]);
                     out.flush();
                     try {
-                        stopped.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                        stopped.await(30, TimeUnit.SECONDS);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
@@ -234,7 +246,7 @@ class SourceFilesTest {
         fetch("/fhir/zipped.ndjson", false);
         fetch("/fhir/raw.ndjson", false);
         assertThat(clientPorts).hasSize(3);
-        assertThat(java.util.Set.copyOf(clientPorts)).hasSize(1);
+        assertThat(Set.copyOf(clientPorts)).hasSize(1);
     }
 
     /** A refused line or a failed target closes the file early: its connection is cut, the rest is not read. */
@@ -245,7 +257,7 @@ class SourceFilesTest {
             assertThat(in.length()).isEqualTo(1L << 30);
             assertThat(in.readNBytes(1024)).hasSize(1024);
         }
-        assertThat(largeSent.get(30, java.util.concurrent.TimeUnit.SECONDS)).startsWith("cut");
+        assertThat(largeSent.get(30, TimeUnit.SECONDS)).startsWith("cut");
     }
 
     /** The read timeout also bounds a silence within a body, not only the wait for the answer. */
@@ -258,15 +270,15 @@ class SourceFilesTest {
                     "application/fhir+ndjson")) {
                 in.readAllBytes();
             }
-        }).isInstanceOf(java.net.SocketTimeoutException.class);
+        }).isInstanceOf(SocketTimeoutException.class);
     }
 
     /** A body that fails as it is opened (gzip that is not) gives its connection up: the pool of 4 never runs dry. */
     @Test
     void filesThatFailAsTheyOpenLeaveThePoolWhole() {
-        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
             for (int i = 0; i < 10; i++) {
-                assertThatThrownBy(() -> fetch("/fhir/not-gzip.ndjson", false)).isInstanceOf(java.util.zip.ZipException.class);
+                assertThatThrownBy(() -> fetch("/fhir/not-gzip.ndjson", false)).isInstanceOf(ZipException.class);
             }
             assertThat(fetch("/fhir/raw.ndjson", false)).isEqualTo(INVALID_UTF8);
         });

@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -96,7 +97,7 @@ public final class DatabaseProxy implements AutoCloseable {
                 try {
                     listen(bind(port));
                     return;
-                } catch (java.net.BindException busy) {
+                } catch (BindException busy) {
                     if (attempt == 100) {
                         throw busy;
                     }

@@ -5,10 +5,24 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.zaxxer.hikari.HikariDataSource;
+import org.flywaydb.core.api.FlywayException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
@@ -44,7 +58,7 @@ class StoreSchemaTest {
 
         StoreSchema schema = StoreSchema.migrateInBackground(slowToAnswer);
         JobStore store = new JobStore(slowToAnswer, Clock.systemUTC(), schema);
-        CompletableFuture<java.util.Map<JobState, Long>> counts = CompletableFuture.supplyAsync(store::countByState);
+        CompletableFuture<Map<JobState, Long>> counts = CompletableFuture.supplyAsync(store::countByState);
 
         Thread.sleep(300);
         assertThat(schema.isDone()).isFalse();
@@ -72,7 +86,7 @@ class StoreSchemaTest {
         assertThatThrownBy(schema::await).isInstanceOf(StoreException.class)
                 .hasMessageContaining("schema could not be brought up to date")
                 .hasMessageContaining("no schema history table")
-                .hasCauseInstanceOf(org.flywaydb.core.api.FlywayException.class);
+                .hasCauseInstanceOf(FlywayException.class);
         assertThatThrownBy(() -> store.list(JobState.RUNNING, 10)).isInstanceOf(StoreException.class);
         assertThat(store.isSchemaSettled()).isTrue();
         assertThat(store.isReachable()).isFalse();
@@ -148,29 +162,29 @@ class StoreSchemaTest {
     @Test
     void postgresClaimIndexCoversExactlyTheActiveStates() throws Exception {
         try (HikariDataSource postgres = TestDatabases.migrated(TestDatabases.newPostgresSchema());
-             java.sql.Connection c = postgres.getConnection();
-             java.sql.PreparedStatement ps = c.prepareStatement("SELECT indexdef FROM pg_indexes "
+             Connection c = postgres.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT indexdef FROM pg_indexes "
                      + "WHERE schemaname = current_schema() AND indexname = 'export_job_active_due'");
-             java.sql.ResultSet rs = ps.executeQuery()) {
+             ResultSet rs = ps.executeQuery()) {
             assertThat(rs.next()).isTrue();
-            java.util.regex.Matcher quoted = java.util.regex.Pattern.compile("'([A-Z_]+)'").matcher(rs.getString(1));
-            java.util.Set<String> named = new java.util.TreeSet<>();
+            Matcher quoted = Pattern.compile("'([A-Z_]+)'").matcher(rs.getString(1));
+            Set<String> named = new TreeSet<>();
             while (quoted.find()) {
                 named.add(quoted.group(1));
             }
             assertThat(named).isEqualTo(JobState.ACTIVE.stream().map(Enum::name)
-                    .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new)));
+                    .collect(Collectors.toCollection(TreeSet::new)));
         }
     }
 
-    private static java.util.List<String> indexes(DataSource ds) throws java.sql.SQLException {
-        java.util.List<String> names = new java.util.ArrayList<>();
-        try (java.sql.Connection c = ds.getConnection();
-             java.sql.ResultSet rs = c.getMetaData().getIndexInfo(null, c.getSchema(),
+    private static List<String> indexes(DataSource ds) throws SQLException {
+        List<String> names = new ArrayList<>();
+        try (Connection c = ds.getConnection();
+             ResultSet rs = c.getMetaData().getIndexInfo(null, c.getSchema(),
                      c.getMetaData().storesUpperCaseIdentifiers() ? "EXPORT_JOB" : "export_job", false, false)) {
             while (rs.next()) {
                 if (rs.getString("INDEX_NAME") != null) {
-                    names.add(rs.getString("INDEX_NAME").toLowerCase(java.util.Locale.ROOT));
+                    names.add(rs.getString("INDEX_NAME").toLowerCase(Locale.ROOT));
                 }
             }
         }

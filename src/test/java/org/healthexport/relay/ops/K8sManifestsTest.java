@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -159,7 +160,7 @@ class K8sManifestsTest {
             assertThat(e.getValueFrom().getSecretKeyRef().getOptional()).isNotEqualTo(Boolean.TRUE);
         });
         assertThat(c.getPorts()).extracting(ContainerPort::getName, ContainerPort::getContainerPort)
-                .contains(org.assertj.core.groups.Tuple.tuple("http", port));
+                .contains(Tuple.tuple("http", port));
 
         String readme = Files.readString(ROOT.resolve("README.md"));
         assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/observe/health/live");

@@ -17,10 +17,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -95,10 +99,10 @@ class ObserveMetricsTest {
         assertThat(sample(text, "relay_unknown_status_total{kind=\"fhir-bulk\"}")).isEqualTo(0);
         assertThat(sample(text, "relay_retries_total{kind=\"fhir-bulk\"}")).isEqualTo(0);
         // every relay metric the example alert rules use is one the relay serves (catches a renamed meter)
-        java.util.Set<String> served = text.lines().filter(l -> l.startsWith("relay_"))
-                .map(l -> l.replaceAll("[{ ].*", "")).collect(java.util.stream.Collectors.toSet());
+        Set<String> served = text.lines().filter(l -> l.startsWith("relay_"))
+                .map(l -> l.replaceAll("[{ ].*", "")).collect(Collectors.toSet());
         Matcher used = Pattern.compile("relay_[a-z_]+").matcher(
-                java.nio.file.Files.readString(java.nio.file.Path.of("k8s/prometheus-alerts.yaml")));
+                Files.readString(Path.of("k8s/prometheus-alerts.yaml")));
         while (used.find()) {
             assertThat(served).as("metric used by k8s/prometheus-alerts.yaml").contains(used.group());
         }

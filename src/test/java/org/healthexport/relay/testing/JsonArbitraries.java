@@ -1,5 +1,6 @@
 package org.healthexport.relay.testing;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -11,6 +12,7 @@ import net.jqwik.api.Combinators;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * JSON as a vendor might send it, for property tests of the status parsers: documents shaped like the expected
@@ -61,7 +63,7 @@ public final class JsonArbitraries {
      * JSON value; plus a field nobody expects.
      */
     public static Arbitrary<JsonNode> objectWith(Map<String, Arbitrary<JsonNode>> fields) {
-        List<Arbitrary<java.util.Optional<JsonNode>>> values = fields.values().stream()
+        List<Arbitrary<Optional<JsonNode>>> values = fields.values().stream()
                 .map(plausible -> Arbitraries.oneOf(plausible, plausible, anyValue(2)).optional(0.7)).toList();
         List<String> names = List.copyOf(fields.keySet());
         return Combinators.combine(values).as(vs -> {
@@ -93,7 +95,7 @@ public final class JsonArbitraries {
     public static String write(JsonNode node) {
         try {
             return JSON.writeValueAsString(node);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -12,6 +12,7 @@ import org.healthexport.relay.source.SourceKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 
@@ -96,7 +97,7 @@ public class EhealthKind implements SourceKind {
                         .parameter("sourceId", s.id())
                         .parameter("inboxDir", s.property("inbox-dir").orElseThrow())
                         .parameter("interval", String.valueOf(s.duration("inbox-interval", "ehealth.inbox-interval",
-                                java.time.Duration.ofSeconds(5)).toMillis()))
+                                Duration.ofSeconds(5)).toMillis()))
                         .add();
                 LOG.info("Inbox of source {}: job-id files in {} (route {})", s.id(), s.property("inbox-dir").get(),
                         routeId);

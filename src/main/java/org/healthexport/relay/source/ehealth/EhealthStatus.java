@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -414,7 +415,7 @@ public class EhealthStatus {
         URI u;
         try {
             u = new URI(h);
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             // not quoted: an unreadable signed link cannot be redacted reliably
             throw new UrlPolicy.RefusedUrlException("a link that is not a URL");
         }
@@ -441,7 +442,7 @@ public class EhealthStatus {
             if (!parts[i].isBlank()) {
                 try {
                     return new URI("x:" + parts[i]).getSchemeSpecificPart();
-                } catch (java.net.URISyntaxException e) {
+                } catch (URISyntaxException e) {
                     return parts[i];
                 }
             }

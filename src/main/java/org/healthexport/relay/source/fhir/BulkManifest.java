@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The complete-status manifest of a FHIR Bulk Data export (v2, v3; v4's {@code outcome} is read as {@code error}).
@@ -30,7 +31,7 @@ public record BulkManifest(
     }
 
     private static <T> List<T> nonNull(List<T> items) {
-        return items.stream().filter(java.util.Objects::nonNull).toList();
+        return items.stream().filter(Objects::nonNull).toList();
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)

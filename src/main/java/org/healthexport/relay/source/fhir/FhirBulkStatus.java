@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.ExchangeProperty;
 import org.apache.camel.Header;
 import org.healthexport.relay.auth.SourceAuth;
+import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.deliver.KeyLayout;
@@ -20,9 +21,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -61,7 +64,7 @@ public class FhirBulkStatus {
     public static final int DEFAULT_MAX_MANIFEST_PAGES = 1000;
 
     /** {@code relay.http.max-manifest-pages}. */
-    public static int maxManifestPages(org.healthexport.relay.config.RelayProperties props) {
+    public static int maxManifestPages(RelayProperties props) {
         return props.getInt("relay.http.max-manifest-pages", DEFAULT_MAX_MANIFEST_PAGES);
     }
 
@@ -175,7 +178,7 @@ public class FhirBulkStatus {
             keys.add(key);
             result.add(JobFile.planned(++next, f.group(), f.type(), f.url(), key));
         }
-        result.sort(java.util.Comparator.comparingInt(JobFile::seq));
+        result.sort(Comparator.comparingInt(JobFile::seq));
         return result;
     }
 
@@ -189,7 +192,7 @@ public class FhirBulkStatus {
                 .attribute("requiresAccessToken", String.valueOf(manifest.tokenRequired()));
         if (manifest.transactionTime() != null) {
             try {
-                u.transactionTime(java.time.OffsetDateTime.parse(manifest.transactionTime()).toInstant());
+                u.transactionTime(OffsetDateTime.parse(manifest.transactionTime()).toInstant());
             } catch (RuntimeException e) {
                 throw new MalformedStatusException("transactionTime '" + manifest.transactionTime()
                         + "' is not a FHIR instant");

@@ -2,6 +2,7 @@ package org.healthexport.relay.source.healthex;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -108,7 +109,7 @@ public class BundlePages implements Closeable {
                     default -> p.skipChildren();
                 }
             }
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new MalformedStatusException("$everything page is not valid JSON: " + e.getOriginalMessage());
         }
         pages++;

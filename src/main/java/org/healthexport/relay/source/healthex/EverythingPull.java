@@ -9,6 +9,7 @@ import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.deliver.DeliveryTarget;
 import org.healthexport.relay.deliver.KeyLayout;
+import org.healthexport.relay.deliver.ReceiptWriter;
 import org.healthexport.relay.http.FileUnavailableException;
 import org.healthexport.relay.http.UrlPolicy;
 import org.healthexport.relay.http.VendorRequestIds;
@@ -277,7 +278,7 @@ public class EverythingPull {
         String retrieval = job.attribute(HealthexJobs.RETRIEVAL_ID);
         values.put("retrievalId", retrieval != null ? retrieval : "job-" + job.id());
         String folder = KeyLayout.jobFolder(source.path(), values);
-        if (target.exists(folder + "/" + org.healthexport.relay.deliver.ReceiptWriter.NAME)
+        if (target.exists(folder + "/" + ReceiptWriter.NAME)
                 || target.exists(folder + "/" + STATUS_FILE)) {
             String taken = folder;
             String id = KeyLayout.segment(job.id()); // may be shorter than the id (leading dots go)

@@ -1,5 +1,6 @@
 package org.healthexport.relay.source.healthex;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.healthexport.relay.config.ConfigurationException;
@@ -132,7 +133,7 @@ public class PatientsFile {
             root = JSON.readTree(text);
         } catch (IOException e) {
             throw new ConfigurationException("Source " + sourceId + ": patients-file " + file + " is not valid JSON"
-                    + " (line " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException p
+                    + " (line " + (e instanceof JsonProcessingException p
                     && p.getLocation() != null ? p.getLocation().getLineNr() : -1) + ")");
         }
         JsonNode list = root.isArray() ? root : root.path("patients");

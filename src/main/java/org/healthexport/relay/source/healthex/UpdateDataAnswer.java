@@ -2,6 +2,8 @@ package org.healthexport.relay.source.healthex;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -22,7 +24,7 @@ public record UpdateDataAnswer(
     public static final String PATIENT_ACTION_NEEDED = "PATIENT_ACTION_NEEDED";
 
     public UpdateDataAnswer {
-        java.util.Map<String, Object> kept = new java.util.LinkedHashMap<>();
+        Map<String, Object> kept = new LinkedHashMap<>();
         if (counts != null) {
             counts.forEach((k, v) -> {
                 if (k != null && v != null) {
@@ -30,6 +32,6 @@ public record UpdateDataAnswer(
                 }
             });
         }
-        counts = java.util.Collections.unmodifiableMap(kept);
+        counts = Collections.unmodifiableMap(kept);
     }
 }

@@ -13,8 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -161,8 +163,8 @@ public class OracleKickoff extends FhirBulkKickoff {
         }
         for (String pair : export.substring(q + 1).split("&")) {
             if (pair.startsWith("_type=")) {
-                String value = java.net.URLDecoder.decode(pair.substring(6), StandardCharsets.UTF_8);
-                return java.util.Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+                String value = URLDecoder.decode(pair.substring(6), StandardCharsets.UTF_8);
+                return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
             }
         }
         return List.of();

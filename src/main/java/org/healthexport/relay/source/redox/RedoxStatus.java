@@ -15,6 +15,7 @@ import org.healthexport.relay.source.fhir.FhirBulkStatus;
 import org.healthexport.relay.source.fhir.MalformedStatusException;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,7 +45,7 @@ public class RedoxStatus {
      */
     public RedoxStatusCheck read(@Header(Exchange.HTTP_RESPONSE_CODE) int code, @Header("X-Progress") String xProgress,
                                  @Body byte[] body) {
-        String text = body == null ? "" : new String(body, java.nio.charset.StandardCharsets.UTF_8).trim();
+        String text = body == null ? "" : new String(body, StandardCharsets.UTF_8).trim();
         if (text.isEmpty()) {
             if (code == 200) {
                 throw new MalformedStatusException("Redox answered 200 without a status body");

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.Executors;
@@ -64,7 +65,7 @@ final class EhealthFixture {
 
     /** Adopts the job and claims it, as the poll route would before calling the status route. */
     ExportJob adoptAndClaim(String jobId) {
-        ExportJob job = jobs.submit(EhealthAdopter.job(source(), jobId, "test", java.util.Map.of())).job();
+        ExportJob job = jobs.submit(EhealthAdopter.job(source(), jobId, "test", Map.of())).job();
         List<ExportJob> claimed = store.claimDue("unit", Duration.ofSeconds(60), 10);
         return claimed.stream().filter(j -> j.id().equals(job.id())).findFirst().orElseThrow();
     }

@@ -33,6 +33,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -235,7 +236,7 @@ class EhealthRouteTest {
                 409, "request_conflict: Encounter with such id already exists",
                 500, "internal_error: Can't save data",
                 403, "Error description");
-        Map<Integer, Adopted> jobs = new java.util.HashMap<>();
+        Map<Integer, Adopted> jobs = new HashMap<>();
         expected.keySet().forEach(code -> jobs.put(code, adopt("ehr", sandbox().failed(0, code))));
         for (var e : expected.entrySet()) {
             ExportJob job = awaitState(jobs.get(e.getKey()).id(), JobState.FAILED);

@@ -11,7 +11,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -142,9 +145,9 @@ class EhealthTokensTest {
     }
 
     int get(String jobId, String token, String apiKey) throws Exception {
-        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(sandbox.baseUrl() + "/api/jobs/" + jobId))
+        var request = HttpRequest.newBuilder(URI.create(sandbox.baseUrl() + "/api/jobs/" + jobId))
                 .header("Authorization", "Bearer " + token).header("api-key", apiKey).GET().build();
-        return http.send(request, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+        return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
     static String write(String content) throws Exception {

@@ -11,6 +11,8 @@ import net.jqwik.api.Provide;
 import org.healthexport.relay.job.JobFile;
 
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -123,7 +125,7 @@ class BulkManifestProperties {
         List<String> expected = new ArrayList<>();
         for (var list : List.of(manifest.output(), manifest.error(), manifest.deleted())) {
             for (BulkManifest.OutputFile f : list) {
-                String u = java.net.URI.create("https://fhir.example/r4/jobs/1").resolve(f.url().trim()).toString();
+                String u = URI.create("https://fhir.example/r4/jobs/1").resolve(f.url().trim()).toString();
                 if (!expected.contains(u)) {
                     expected.add(u);
                 }
@@ -133,7 +135,7 @@ class BulkManifestProperties {
     }
 
     @Property(tries = 200)
-    void anyBytesAreAManifestOrAClearError(@ForAll byte[] body) throws java.io.IOException {
+    void anyBytesAreAManifestOrAClearError(@ForAll byte[] body) throws IOException {
         try {
             BulkManifest m = status.parse(new ByteArrayInputStream(body));
             assertThat(m.output()).isNotNull();

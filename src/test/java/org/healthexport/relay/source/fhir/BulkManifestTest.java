@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -43,7 +44,7 @@ class BulkManifestTest {
     void aManifestPagedBeyondTheLimitIsRefusedBeforeThePageIsFetched() throws IOException {
         // files and auth are null: following the next link would fail with another error than the one asserted
         FhirBulkStatus limited = new FhirBulkStatus(
-                new org.healthexport.relay.config.Sources(List.of(FhirBulkKickoffTest.source(Map.of()))),
+                new Sources(List.of(FhirBulkKickoffTest.source(Map.of()))),
                 null, null, null, 10_000, 1);
         BulkManifest paged = parse("{\"transactionTime\":\"2026-01-01T00:00:00Z\",\"request\":\"https://x/$export\","
                 + "\"requiresAccessToken\":true,\"output\":[],\"error\":[],"
@@ -109,7 +110,7 @@ class BulkManifestTest {
             auth.register("s", AccessTokens.NONE);
             // jobs is null: a page read past the limit would fail with another error than the one asserted
             FhirBulkStatus limited = new FhirBulkStatus(sources, null,
-                    new SourceFiles(SourceFiles.client(javax.net.ssl.SSLContext.getDefault(), true, Duration.ofSeconds(10),
+                    new SourceFiles(SourceFiles.client(SSLContext.getDefault(), true, Duration.ofSeconds(10),
                             Duration.ofSeconds(10), 4), 100), auth, 10_000);
             BulkManifest first = parse("{\"output\":[],\"link\":[{\"relation\":\"next\",\"url\":\""
                     + base + "/manifest-2.json\"}]}");

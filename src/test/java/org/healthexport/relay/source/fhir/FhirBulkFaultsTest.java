@@ -20,8 +20,10 @@ import org.healthexport.relay.sandbox.ScriptedFaults.Fault;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,7 +69,7 @@ class FhirBulkFaultsTest {
 
     static {
         FAULT_LINES.start();
-        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FaultLine.class)).addAppender(FAULT_LINES);
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(FaultLine.class)).addAppender(FAULT_LINES);
     }
 
     @BeanInject
@@ -114,7 +116,7 @@ class FhirBulkFaultsTest {
     }
 
     List<RecordedRequest> statusPolls(ExportJob job) {
-        String path = java.net.URI.create(job.statusUrl()).getPath();
+        String path = URI.create(job.statusUrl()).getPath();
         return sandbox.requests().stream().filter(r -> r.method().equals("GET") && r.path().equals(path)).toList();
     }
 
@@ -253,7 +255,7 @@ class FhirBulkFaultsTest {
         assertThat(kickoff.method()).isEqualTo("POST");
         assertThat(kickoff.body()).contains("\"resourceType\":\"Parameters\"")
                 .contains("{\"name\":\"patient\",\"valueReference\":{\"reference\":\"Patient/p1\"}}");
-        String statusPath = java.net.URI.create(job.statusUrl()).getPath();
+        String statusPath = URI.create(job.statusUrl()).getPath();
         assertThat(sandbox.requests()).noneMatch(r -> r.method().equals("DELETE") && r.path().equals(statusPath));
     }
 }

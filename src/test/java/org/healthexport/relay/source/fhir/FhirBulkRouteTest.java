@@ -14,7 +14,10 @@ import org.healthexport.relay.job.JobStore;
 import org.healthexport.relay.sandbox.FhirBulkSandbox;
 import org.healthexport.relay.sandbox.SandboxServer.RecordedRequest;
 import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -51,8 +54,8 @@ class FhirBulkRouteTest {
         ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
                 new ch.qos.logback.core.read.ListAppender<>();
         logs.start();
-        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
-                org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(
+                Logger.ROOT_LOGGER_NAME);
         root.addAppender(logs);
         ExportJob job;
         try {
@@ -85,7 +88,7 @@ class FhirBulkRouteTest {
         assertThat(Files.exists(folder.resolve("error/OperationOutcome-1.ndjson"))).isTrue();
 
         List<RecordedRequest> requests = sandbox.requests();
-        String statusPath = java.net.URI.create(store.get(job.id()).statusUrl()).getPath();
+        String statusPath = URI.create(store.get(job.id()).statusUrl()).getPath();
         List<RecordedRequest> polls = requests.stream()
                 .filter(r -> r.method().equals("GET") && r.path().equals(statusPath)).toList();
         assertThat(polls).hasSize(3);

@@ -1,5 +1,6 @@
 package org.healthexport.relay.source.fhir;
 
+import org.assertj.core.groups.Tuple;
 import org.healthexport.relay.job.JobFile;
 import org.junit.jupiter.api.Test;
 
@@ -45,9 +46,9 @@ class FhirBulkStatusNumbersTest {
         // x/1 keeps seq 1 by its URL, wherever it is listed; y/1 would take Patient-1, which x/1 holds: a new file,
         // with a key of its own; y/3 is new; known x/2 is not in the manifest and keeps its record
         assertThat(merged).extracting(JobFile::seq, JobFile::url, JobFile::targetKey).containsExactly(
-                org.assertj.core.groups.Tuple.tuple(1, "https://a.example/x/1", "f/Patient-1.ndjson"),
-                org.assertj.core.groups.Tuple.tuple(3, "https://a.example/y/1", "f/Patient-1-new2.ndjson"),
-                org.assertj.core.groups.Tuple.tuple(4, "https://a.example/y/3", "f/Patient-3.ndjson"));
+                Tuple.tuple(1, "https://a.example/x/1", "f/Patient-1.ndjson"),
+                Tuple.tuple(3, "https://a.example/y/1", "f/Patient-1-new2.ndjson"),
+                Tuple.tuple(4, "https://a.example/y/3", "f/Patient-3.ndjson"));
     }
 
     @Test

@@ -24,6 +24,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.URI;
@@ -36,8 +38,11 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -125,10 +130,10 @@ class HealthexRouteTest {
 
     static {
         // camel-main's startup summary (every property it was given) is at INFO: it must mask the secrets
-        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.apache.camel.main"))
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("org.apache.camel.main"))
                 .setLevel(ch.qos.logback.classic.Level.INFO);
         LOG.start();
-        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME))
                 .addAppender(LOG);
     }
 
@@ -407,7 +412,7 @@ class HealthexRouteTest {
         sandbox.project("prj-paused", HealthexSandbox.ProjectState.PAUSED)
                 .project("prj-inactive", HealthexSandbox.ProjectState.INACTIVE)
                 .project("prj-noaccess", HealthexSandbox.ProjectState.NO_ACCESS);
-        Map<String, String> expected = new java.util.LinkedHashMap<>();
+        Map<String, String> expected = new LinkedHashMap<>();
         expected.put("hxunknown", "does not know project prj-unknown");
         expected.put("hx", "does not know project prj-sandbox or patient pat-ghost");
         expected.put("hxnoaccess", "does not allow this API client");
@@ -452,7 +457,7 @@ class HealthexRouteTest {
         Path folder = OUTBOX.resolve("healthex/prj-sandbox/pat-lost/" + patient.retrievalIds().get(0));
         assertDelivered(folder, patient, job);
         JsonNode report = JSON.readTree(folder.resolve("status.json").toFile()).path("report");
-        Map<String, String> outcomes = new java.util.HashMap<>();
+        Map<String, String> outcomes = new HashMap<>();
         report.path("locations").forEach(l -> outcomes.put(l.path("locationId").asText(), l.path("outcome").asText()));
         assertThat(outcomes).containsEntry("loc-ok", "retrieved").containsEntry("loc-partial", "lost")
                 .containsEntry("loc-skipped", "lost").containsEntry("loc-error", "lost")
@@ -522,7 +527,7 @@ class HealthexRouteTest {
         assertThat(updates).hasSize(2);
         assertThat(updates.get(0).authorization()).isNotEqualTo(updates.get(1).authorization());
         // status: the patient logged in again (its password from a file) and went on polling
-        Set<String> patientTokens = new java.util.LinkedHashSet<>();
+        Set<String> patientTokens = new LinkedHashSet<>();
         statusPollsOf("pat-renew").forEach(r -> patientTokens.add(r.authorization()));
         assertThat(patientTokens).hasSize(2);
         // $everything: the first page was refused once (401) and asked again with a new token

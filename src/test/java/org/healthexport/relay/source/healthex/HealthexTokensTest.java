@@ -1,5 +1,6 @@
 package org.healthexport.relay.source.healthex;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.healthexport.relay.auth.AuthException;
 import org.healthexport.relay.sandbox.HealthexSandbox;
 import org.healthexport.relay.job.MutableClock;
@@ -11,6 +12,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -114,13 +116,13 @@ class HealthexTokensTest {
 
     @Test
     void expiryIsReadFromExpirationOrTheJwt() throws Exception {
-        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var json = new ObjectMapper();
         Instant now = Instant.parse("2025-01-01T00:00:00Z");
         assertThat(HealthexTokens.expiry(json.readTree("{\"expiration\":1738368725}"), "x", now))
                 .isEqualTo(Instant.ofEpochSecond(1738368725));
         assertThat(HealthexTokens.expiry(json.readTree("{\"expiration\":1738368725000}"), "x", now))
                 .isEqualTo(Instant.ofEpochSecond(1738368725));
-        String payload = java.util.Base64.getUrlEncoder().withoutPadding()
+        String payload = Base64.getUrlEncoder().withoutPadding()
                 .encodeToString("{\"exp\":1738368000}".getBytes());
         assertThat(HealthexTokens.expiry(json.readTree("{}"), "h." + payload + ".s", now))
                 .isEqualTo(Instant.ofEpochSecond(1738368000));

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+
 class LocationReportTest {
     static RetrievalStatus.Location loc(String id, String name, String status) {
         return new RetrievalStatus.Location(id, name, "TEFCA_DOCUMENT", status, null, 1);
@@ -32,7 +34,7 @@ class LocationReportTest {
         });
         assertThat(r.summary()).endsWith("; vectorization FAILED");
         assertThat(r.toMap()).containsEntry("vectorizationFailed", true)
-                .containsEntry("locationsWithLostData", java.util.List.of("loc-1"));
+                .containsEntry("locationsWithLostData", List.of("loc-1"));
     }
 
     @Test

@@ -26,11 +26,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import org.junit.jupiter.api.TestInstance;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -119,7 +121,7 @@ class OracleHealthRouteTest {
 
     static {
         FAULT_LINES.start();
-        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FaultLine.class)).addAppender(FAULT_LINES);
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(FaultLine.class)).addAppender(FAULT_LINES);
     }
 
     static final String OUT = "target/test-outbox/oracle-route";
@@ -277,7 +279,7 @@ class OracleHealthRouteTest {
         assertThat(receipt.path("files")).hasSize(jobFiles.size());
         for (OracleHealthSandbox.ExportFile f : sandbox.files(done.vendorJobId())) {
             assertThat(s3.stream().filter(r -> r.path().endsWith(f.id())).count()).isBetween(1L, 2L);
-            JsonNode listed = java.util.stream.StreamSupport.stream(receipt.path("files").spliterator(), false)
+            JsonNode listed = StreamSupport.stream(receipt.path("files").spliterator(), false)
                     .filter(n -> n.path("sourceUrl").asText().endsWith(f.id())).findFirst().orElseThrow();
             assertThat(Files.readAllBytes(Path.of(OUT).resolve(listed.path("key").asText()))).isEqualTo(f.content());
         }

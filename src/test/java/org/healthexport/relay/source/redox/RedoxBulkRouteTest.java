@@ -19,8 +19,11 @@ import org.healthexport.relay.auth.TestKeys;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.ParseException;
 import java.time.Duration;
 import java.util.List;
 
@@ -191,9 +194,9 @@ class RedoxBulkRouteTest {
         for (String pair : form.split("&")) {
             if (pair.startsWith("client_assertion=")) {
                 try {
-                    return SignedJWT.parse(java.net.URLDecoder.decode(pair.substring(17),
-                            java.nio.charset.StandardCharsets.UTF_8)).getHeader().getKeyID();
-                } catch (java.text.ParseException e) {
+                    return SignedJWT.parse(URLDecoder.decode(pair.substring(17),
+                            StandardCharsets.UTF_8)).getHeader().getKeyID();
+                } catch (ParseException e) {
                     return null;
                 }
             }

@@ -2,10 +2,13 @@ package org.healthexport.relay.source.redox;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
 import org.healthexport.relay.auth.AuthException;
 import org.healthexport.relay.auth.ClientAssertion;
 import org.healthexport.relay.auth.ClientAuthentication;
@@ -23,6 +26,7 @@ import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Date;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -77,9 +81,9 @@ class RedoxTokensTest {
         assertThat(post(form, "grant_type=client_credentials&client_assertion_type=" + assertion))
                 .isEqualTo("400 Missing client assertion");
         // a signed JWT without kid
-        var noKid = new com.nimbusds.jwt.SignedJWT(new com.nimbusds.jose.JWSHeader(JWSAlgorithm.ES384),
-                new com.nimbusds.jwt.JWTClaimsSet.Builder().issuer("client-1").subject("client-1")
-                        .audience(sandbox.tokenUrl()).expirationTime(new java.util.Date(System.currentTimeMillis() + 60000))
+        var noKid = new SignedJWT(new JWSHeader(JWSAlgorithm.ES384),
+                new JWTClaimsSet.Builder().issuer("client-1").subject("client-1")
+                        .audience(sandbox.tokenUrl()).expirationTime(new Date(System.currentTimeMillis() + 60000))
                         .jwtID("j1").build());
         noKid.sign(new ECDSASigner(key));
         assertThat(post(form, "grant_type=client_credentials&client_assertion_type=" + assertion + "&client_assertion="
