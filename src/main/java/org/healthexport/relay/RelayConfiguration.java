@@ -122,6 +122,7 @@ public class RelayConfiguration implements CamelConfiguration {
             SourceConfig configuredSource = new SourceConfig(id, props);
             SourceKind kind = SourceKinds.get(configuredSource.kind());
             SourceConfig source = configuredSource.withDefaults(kind.defaults(configuredSource));
+            source.checkFlags();
             Set<String> placeholders = new HashSet<>(Set.of("source", "jobId", "date"));
             placeholders.addAll(kind.pathPlaceholders());
             KeyLayout.validate(id, source.property("path", kind.defaultPath()), placeholders);
@@ -146,7 +147,7 @@ public class RelayConfiguration implements CamelConfiguration {
         // jdk.httpclient.bufsize (16 KiB by default); larger ones cost less CPU per byte of a large body. The setting
         // is JVM-wide and read once, so it goes before any client. Files are read by Apache HttpClient (SourceFiles).
         System.getProperties().putIfAbsent("jdk.httpclient.bufsize",
-                String.valueOf(props.getInt("relay.download.buffer-bytes", 256 * 1024)));
+                String.valueOf(props.getInt("relay.download.buffer-bytes", 256 * 1024, 1024)));
         // One TLS trust for every outbound client: camel-http (kick-offs, status polls), Apache HttpClient (files),
         // the JDK client ($everything pages, tokens, webhook) and the S3 target.
         OutboundTls tls = OutboundTls.from(context, props);
@@ -176,7 +177,7 @@ public class RelayConfiguration implements CamelConfiguration {
         ScheduledExecutorService notifyRetries = context.getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "notify-retries");
         Notifier notifier = new Notifier(target, http, props.get("relay.notify.webhook-url").map(URI::create).orElse(null),
-                props.getInt("relay.notify.webhook-attempts", 8), clock, notifyRetries);
+                props.getInt("relay.notify.webhook-attempts", 8, 1), clock, notifyRetries);
         registry.bind("notifier", notifier);
         List<JobEvents> listeners = new ArrayList<>(List.of(metrics, notifier));
         if (demo) {
@@ -187,7 +188,7 @@ public class RelayConfiguration implements CamelConfiguration {
         String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
         JobLifecycle jobs = new JobLifecycle(store, sources, owner,
                 props.getDuration("relay.poll.lease", Duration.ofSeconds(60)),
-                props.getInt("relay.poll.batch-size", 200), events);
+                props.getInt("relay.poll.batch-size", 200, 1), events);
         registry.bind("jobs", jobs);
 
         SourceAuth auth = new SourceAuth(sources, http, clock);
@@ -197,12 +198,12 @@ public class RelayConfiguration implements CamelConfiguration {
         SourceFiles files = new SourceFiles(SourceFiles.client(tls.sslContext(), !tls.insecure(),
                 props.getDuration("relay.http.connect-timeout", Duration.ofSeconds(10)),
                 props.getDuration("relay.http.read-timeout", Duration.ofMinutes(5)), downloads.atMost() + 8),
-                props.getLong("relay.download.max-inflate-ratio", 200));
+                props.getLong("relay.download.max-inflate-ratio", 200, 1));
         VendorRequestIds requestIds = VendorRequestIds.parse(props.get("relay.http.request-id-headers", null));
         files.requestIds(requestIds);
         registry.bind("vendorRequestIds", requestIds);
         registry.bind("boundedAnswer", new BoundedAnswer(
-                props.getLong("relay.http.max-status-bytes", BoundedAnswer.DEFAULT_MAX_BYTES)));
+                props.getLong("relay.http.max-status-bytes", BoundedAnswer.DEFAULT_MAX_BYTES, 1)));
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,
@@ -313,7 +314,7 @@ public class RelayConfiguration implements CamelConfiguration {
         pool.setJdbcUrl(JobStore.poolUrl(props.get("relay.store.url", "jdbc:h2:file:./data/relay-store")));
         props.get("relay.store.username").ifPresent(pool::setUsername);
         props.get("relay.store.password").ifPresent(pool::setPassword);
-        pool.setMaximumPoolSize(props.getInt("relay.store.pool-size", 10));
+        pool.setMaximumPoolSize(props.getInt("relay.store.pool-size", 10, 1));
         pool.setPoolName("relay-store");
         // Fail fast at startup if the store is unreachable, but let the pool reconnect after a database restart.
         pool.setInitializationFailTimeout(props.getDuration("relay.store.connect-timeout", Duration.ofSeconds(30)).toMillis());

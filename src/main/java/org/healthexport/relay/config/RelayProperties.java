@@ -52,6 +52,25 @@ public class RelayProperties {
     }
 
     /**
+     * A count or size that has a floor (a batch of 0 jobs would never poll): below {@code atLeast} the start stops
+     * with the key named rather than the relay running on, stalled.
+     */
+    public int getInt(String key, int defaultValue, int atLeast) {
+        return (int) atLeast(key, getInt(key, defaultValue), atLeast);
+    }
+
+    public long getLong(String key, long defaultValue, long atLeast) {
+        return atLeast(key, getLong(key, defaultValue), atLeast);
+    }
+
+    public static long atLeast(String key, long value, long atLeast) {
+        if (value < atLeast) {
+            throw new ConfigurationException("Property " + key + " must be at least " + atLeast + ", not " + value);
+        }
+        return value;
+    }
+
+    /**
      * {@code true} or {@code false} (any case); anything else is refused rather than read as false
      * ({@code Boolean.parseBoolean}'s way), which would turn a typo in {@code strict-host-key-checking} into "off".
      */
@@ -59,7 +78,7 @@ public class RelayProperties {
         return get(key).map(v -> parseBoolean(key, v)).orElse(defaultValue);
     }
 
-    static boolean parseBoolean(String key, String value) {
+    public static boolean parseBoolean(String key, String value) {
         String v = value.trim();
         if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
             return v.equalsIgnoreCase("true");

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
@@ -15,6 +16,10 @@ import java.util.stream.Collectors;
  * keys are read with {@link #property(String)}.
  */
 public final class SourceConfig {
+    /** The switches shared code reads for every kind; a kind checks its own when it binds. */
+    public static final Set<String> SHARED_FLAGS = Set.of(
+            "kickoff-on-start", "single-export", "queue-when-busy", "delete-after-delivery", "redirects-anywhere");
+
     private final String id;
     private final String prefix;
     private final RelayProperties properties;
@@ -22,6 +27,12 @@ public final class SourceConfig {
     private final URI baseUrl;
     private final Set<String> allowedOrigins;
     private final Map<String, String> kindDefaults;
+    /**
+     * Keys read so far, set or not. The configuration does not change while the relay runs, and Camel's
+     * properties component answers an unset key by throwing and catching an exception: a cost paid on every job
+     * adopted or polled if the answer were not kept.
+     */
+    private final Map<String, Optional<String>> read = new ConcurrentHashMap<>();
 
     public SourceConfig(String id, RelayProperties properties) {
         this(id, properties, Map.of());
@@ -104,8 +115,10 @@ public final class SourceConfig {
     }
 
     public Optional<String> property(String name) {
-        Optional<String> configured = properties.get(prefix + name);
-        return configured.isPresent() ? configured : Optional.ofNullable(kindDefaults.get(name));
+        return read.computeIfAbsent(name, n -> {
+            Optional<String> configured = properties.get(prefix + n);
+            return configured.isPresent() ? configured : Optional.ofNullable(kindDefaults.get(n));
+        });
     }
 
     public String property(String name, String defaultValue) {
@@ -116,8 +129,19 @@ public final class SourceConfig {
         return property(name).orElseThrow(() -> new ConfigurationException("Source " + id + " needs " + prefix + name));
     }
 
+    /** A switch: {@code true} or {@code false}; a typo is a configuration error, not "off". */
     public boolean flag(String name, boolean defaultValue) {
-        return property(name).map(Boolean::parseBoolean).orElse(defaultValue);
+        return optionalFlag(name).orElse(defaultValue);
+    }
+
+    /** A switch that may be left unset, e.g. one sent to the vendor only when configured. */
+    public Optional<Boolean> optionalFlag(String name) {
+        return property(name).map(v -> RelayProperties.parseBoolean(prefix + name, v));
+    }
+
+    /** Reads the shared switches once, so that a typo stops the start rather than a job. */
+    public void checkFlags() {
+        SHARED_FLAGS.forEach(this::optionalFlag);
     }
 
     public int intProperty(String name, int defaultValue) {
@@ -127,6 +151,11 @@ public final class SourceConfig {
         } catch (NumberFormatException e) {
             throw new ConfigurationException("Property " + prefix + name + " must be a whole number, not '" + v + "'");
         }
+    }
+
+    /** A per-source count with a floor: below {@code atLeast} a configuration error naming the key. */
+    public int intProperty(String name, int defaultValue, int atLeast) {
+        return (int) RelayProperties.atLeast(prefix + name, intProperty(name, defaultValue), atLeast);
     }
 
     /** A per-source duration (or the kind's default), falling back to the relay-wide {@code relay.<fallbackKey>}. */

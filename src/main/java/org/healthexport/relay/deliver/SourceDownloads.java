@@ -1,7 +1,7 @@
 package org.healthexport.relay.deliver;
 
 import org.apache.camel.ExchangeProperty;
-import org.healthexport.relay.config.ConfigurationException;
+import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
 import org.healthexport.relay.job.ExportJob;
@@ -52,9 +52,7 @@ public class SourceDownloads extends AbstractExecutorService {
     private volatile boolean shutdown;
 
     public SourceDownloads(Sources sources, int defaultParallel, PoolFactory factory) {
-        if (defaultParallel < 1) {
-            throw new ConfigurationException("relay.download.parallel must be at least 1, not " + defaultParallel);
-        }
+        RelayProperties.atLeast("relay.download.parallel", defaultParallel, 1);
         this.sources = sources;
         this.defaultParallel = defaultParallel;
         this.factory = factory;
@@ -72,12 +70,7 @@ public class SourceDownloads extends AbstractExecutorService {
     }
 
     private int parallelOf(SourceConfig source) {
-        int n = source.intProperty("parallel-downloads", defaultParallel);
-        if (n < 1) {
-            throw new ConfigurationException("relay.sources." + source.id() + ".parallel-downloads must be at least 1,"
-                    + " not " + n);
-        }
-        return n;
+        return source.intProperty("parallel-downloads", defaultParallel, 1);
     }
 
     /**

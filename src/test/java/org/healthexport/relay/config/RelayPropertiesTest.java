@@ -1,8 +1,11 @@
 package org.healthexport.relay.config;
 
+import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,5 +35,29 @@ class RelayPropertiesTest {
     void aBadDurationNamesTheKey() {
         assertThatThrownBy(() -> RelayProperties.parseDuration("relay.poll.max-wait", "soon"))
                 .isInstanceOf(ConfigurationException.class).hasMessageContaining("relay.poll.max-wait");
+    }
+
+    @Test
+    void aCountBelowItsFloorStopsTheStartWithTheKeyNamedWhileTheDefaultAndHigherValuesPass() {
+        Properties configured = new Properties();
+        configured.setProperty("relay.poll.batch-size", "0");
+        configured.setProperty("relay.notify.webhook-attempts", "3");
+        DefaultCamelContext camel = new DefaultCamelContext();
+        camel.getPropertiesComponent().setInitialProperties(configured);
+        RelayProperties props = new RelayProperties(camel);
+
+        assertThatThrownBy(() -> props.getInt("relay.poll.batch-size", 200, 1))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Property relay.poll.batch-size must be at least 1, not 0");
+        assertThat(props.getInt("relay.notify.webhook-attempts", 8, 1)).isEqualTo(3);
+        assertThat(props.getLong("relay.http.max-status-bytes", 16, 1)).as("unset: the default").isEqualTo(16);
+    }
+
+    @Test
+    void aSourceCountBelowItsFloorNamesTheSourcesKey() {
+        SourceConfig s = SourceConfigs.source("s1", "fhir-bulk", Map.of("parallel-downloads", "0"));
+        assertThatThrownBy(() -> s.intProperty("parallel-downloads", 8, 1))
+                .hasMessage("Property relay.sources.s1.parallel-downloads must be at least 1, not 0");
+        assertThat(s.intProperty("max-pages", 100, 1)).isEqualTo(100);
     }
 }

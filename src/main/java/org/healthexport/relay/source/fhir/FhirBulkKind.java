@@ -17,7 +17,7 @@ public class FhirBulkKind implements SourceKind {
         FhirBulkKickoff kickoff = new FhirBulkKickoff(c.sources(), c.store(), c.jobs());
         c.bind("fhirBulkKickoff", kickoff);
         c.bind("fhirBulkStatus", new FhirBulkStatus(c.sources(), c.jobs(), c.files(), c.auth(),
-                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024),
+                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024, 1),
                 FhirBulkStatus.maxManifestPages(c.properties())));
         c.bind("operationOutcomes", new OperationOutcomes());
         c.adopters().put(NAME, kickoff);

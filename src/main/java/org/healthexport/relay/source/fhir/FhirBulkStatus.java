@@ -65,7 +65,7 @@ public class FhirBulkStatus {
 
     /** {@code relay.http.max-manifest-pages}. */
     public static int maxManifestPages(RelayProperties props) {
-        return props.getInt("relay.http.max-manifest-pages", DEFAULT_MAX_MANIFEST_PAGES);
+        return props.getInt("relay.http.max-manifest-pages", DEFAULT_MAX_MANIFEST_PAGES, 1);
     }
 
     /**

@@ -38,7 +38,7 @@ public record HealthexSource(
             throw new ConfigurationException("Source " + s.id() + ": project-id must be letters, digits, '.', '_', "
                     + "':' or '-'");
         }
-        Boolean skip = s.property("skip-interactive").map(Boolean::parseBoolean).orElse(null);
+        Boolean skip = s.optionalFlag("skip-interactive").orElse(null);
         int pageSize = s.intProperty("page-size", 100);
         if (pageSize < 1 || pageSize > 10_000) {
             throw new ConfigurationException("Source " + s.id() + ": page-size must be between 1 and 10000");
@@ -52,7 +52,7 @@ public record HealthexSource(
                 s.duration("pull-after", "healthex.pull-after", Duration.ofMinutes(10)),
                 s.duration("no-retrieval-timeout", "healthex.no-retrieval-timeout", Duration.ofHours(2)),
                 s.duration("older-retrieval-skew", "healthex.older-retrieval-skew", Duration.ofSeconds(30)),
-                pageSize, s.intProperty("max-pages", 100_000), path);
+                pageSize, s.intProperty("max-pages", 100_000, 1), path);
     }
 
     public Optional<String> org() {

@@ -104,10 +104,11 @@ public class OracleKickoff extends FhirBulkKickoff {
             throw new ConfigurationException("Source " + source.id() + ": Oracle's Group export does not take the "
                     + "patient parameter; use Patient/$export for a list of patients");
         }
+        boolean lenient = source.flag("lenient", false); // read here so that a typo stops the start
         Set<String> unsupported = new LinkedHashSet<>(names);
         unsupported.removeAll(SUPPORTED);
         if (!unsupported.isEmpty()) {
-            if (!source.flag("lenient", false)) {
+            if (!lenient) {
                 throw new ConfigurationException("Source " + source.id() + ": Oracle Health does not support "
                         + unsupported + " (supported: _type, _typeFilter, _since, includeAssociatedData, "
                         + "_outputFormat, and patient for Patient export); remove them or set lenient=true");

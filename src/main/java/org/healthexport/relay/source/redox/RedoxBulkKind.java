@@ -78,7 +78,7 @@ public class RedoxBulkKind implements SourceKind {
         }
         c.bind("redoxKickoff", kickoff);
         FhirBulkStatus manifests = new FhirBulkStatus(c.sources(), c.jobs(), c.files(), c.auth(),
-                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024),
+                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024, 1),
                 FhirBulkStatus.maxManifestPages(c.properties()));
         c.bind("redoxStatus", new RedoxStatus(c.jobs(), manifests));
         c.adopters().put(NAME, kickoff);

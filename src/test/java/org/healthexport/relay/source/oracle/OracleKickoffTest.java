@@ -76,6 +76,9 @@ class OracleKickoffTest {
         assertThatThrownBy(() -> kickoff(post).validate(post)).hasMessageContaining("Group export is GET only");
         SourceConfig lenient = source(Map.of("export", "Group/g1/$export?_elements=id", "lenient", "true"));
         kickoff(lenient).validate(lenient);
+        SourceConfig typo = source(Map.of("export", "Group/g1/$export", "lenient", "yes"));
+        assertThatThrownBy(() -> kickoff(typo).validate(typo)).isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("relay.sources.o.lenient must be true or false");
     }
 
     private static void check(String export) {
