@@ -158,7 +158,7 @@ public class RelayConfiguration implements CamelConfiguration {
         LOG.info("Outbound TLS: {}", tls.describe());
         HttpClient http = HttpClient.newBuilder()
                 .sslContext(tls.sslContext())
-                .connectTimeout(props.getDuration("relay.http.connect-timeout", Duration.ofSeconds(10)))
+                .connectTimeout(props.httpConnectTimeout())
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .version(HttpClient.Version.HTTP_1_1)
                 .build();
@@ -187,7 +187,7 @@ public class RelayConfiguration implements CamelConfiguration {
 
         String owner = props.get("relay.instance-id", hostname() + "-" + UUID.randomUUID().toString().substring(0, 8));
         JobLifecycle jobs = new JobLifecycle(store, sources, owner,
-                props.getDuration("relay.poll.lease", Duration.ofSeconds(60)),
+                props.getDuration("relay.poll.lease", Duration.ofSeconds(60), Duration.ofSeconds(1)),
                 props.getInt("relay.poll.batch-size", 200, 1), events);
         registry.bind("jobs", jobs);
 
@@ -196,8 +196,8 @@ public class RelayConfiguration implements CamelConfiguration {
         SourceDownloads downloads = sourceDownloads(context, sources, props.getInt("relay.download.parallel", 8));
         // connections for every download at once, whichever hosts they share, and a few for manifest pages
         SourceFiles files = new SourceFiles(SourceFiles.client(tls.sslContext(), !tls.insecure(),
-                props.getDuration("relay.http.connect-timeout", Duration.ofSeconds(10)),
-                props.getDuration("relay.http.read-timeout", Duration.ofMinutes(5)), downloads.atMost() + 8),
+                props.httpConnectTimeout(),
+                props.httpReadTimeout(), downloads.atMost() + 8),
                 props.getLong("relay.download.max-inflate-ratio", 200, 1));
         VendorRequestIds requestIds = VendorRequestIds.parse(props.get("relay.http.request-id-headers", null));
         files.requestIds(requestIds);

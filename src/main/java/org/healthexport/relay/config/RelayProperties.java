@@ -91,11 +91,33 @@ public class RelayProperties {
         return get(key).map(v -> parseDuration(key, v)).orElse(defaultValue);
     }
 
+    /** A duration with a floor, e.g. a lease of 0 s that would let another worker claim a job while it is polled. */
+    public Duration getDuration(String key, Duration defaultValue, Duration atLeast) {
+        Duration d = getDuration(key, defaultValue);
+        if (d.compareTo(atLeast) < 0) {
+            throw new ConfigurationException("Property " + key + " must be at least " + atLeast + ", not " + d);
+        }
+        return d;
+    }
+
+    /** {@code relay.http.connect-timeout}: every outbound client's wait for a connection (0 would mean none). */
+    public Duration httpConnectTimeout() {
+        return getDuration("relay.http.connect-timeout", Duration.ofSeconds(10), Duration.ofMillis(1));
+    }
+
+    /** {@code relay.http.read-timeout}: the longest silence on an outbound connection (0 would wait forever). */
+    public Duration httpReadTimeout() {
+        return getDuration("relay.http.read-timeout", Duration.ofMinutes(5), Duration.ofMillis(1));
+    }
+
     public static Duration parseDuration(String key, String value) {
         String v = value.trim().toLowerCase(Locale.ROOT);
         try {
             if (v.startsWith("p")) {
-                return Duration.parse(v.toUpperCase(Locale.ROOT));
+                Duration d = Duration.parse(v.toUpperCase(Locale.ROOT));
+                if (!d.isNegative()) {
+                    return d;
+                }
             }
             Matcher m = Pattern.compile("(\\d+)(ms|s|m|h|d)?").matcher(v);
             if (m.matches()) {

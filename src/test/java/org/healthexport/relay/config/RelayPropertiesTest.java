@@ -54,6 +54,28 @@ class RelayPropertiesTest {
     }
 
     @Test
+    void aNegativeDurationIsRefusedAndALeaseOrTimeoutOfZeroStopsTheStart() {
+        assertThatThrownBy(() -> RelayProperties.parseDuration("relay.poll.max-wait", "PT-5S"))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("relay.poll.max-wait");
+        assertThatThrownBy(() -> RelayProperties.parseDuration("relay.poll.max-wait", "-5s"))
+                .isInstanceOf(ConfigurationException.class);
+        assertThat(RelayProperties.parseDuration("k", "PT0S")).isZero();
+
+        Properties configured = new Properties();
+        configured.setProperty("relay.poll.lease", "0");
+        configured.setProperty("relay.http.read-timeout", "0ms");
+        configured.setProperty("relay.http.connect-timeout", "250ms");
+        DefaultCamelContext camel = new DefaultCamelContext();
+        camel.getPropertiesComponent().setInitialProperties(configured);
+        RelayProperties props = new RelayProperties(camel);
+        assertThatThrownBy(() -> props.getDuration("relay.poll.lease", Duration.ofSeconds(60), Duration.ofSeconds(1)))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Property relay.poll.lease must be at least PT1S, not PT0S");
+        assertThatThrownBy(props::httpReadTimeout).hasMessageContaining("relay.http.read-timeout");
+        assertThat(props.httpConnectTimeout()).isEqualTo(Duration.ofMillis(250));
+    }
+
+    @Test
     void aSourceCountBelowItsFloorNamesTheSourcesKey() {
         SourceConfig s = SourceConfigs.source("s1", "fhir-bulk", Map.of("parallel-downloads", "0"));
         assertThatThrownBy(() -> s.intProperty("parallel-downloads", 8, 1))

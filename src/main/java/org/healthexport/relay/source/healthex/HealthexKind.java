@@ -76,7 +76,7 @@ public class HealthexKind implements SourceKind {
         c.bind("healthexStatus", new RetrievalWatch(sources, c.jobs(), c.notifier()));
         c.bind("healthexErrors", new HealthexErrors());
         c.bind("healthexPull", new EverythingPull(c.sources(), sources, c.store(), c.jobs(), c.auth(), c.target(),
-                c.http(), c.properties().getDuration("relay.http.read-timeout", Duration.ofMinutes(5)),
+                c.http(), c.properties().httpReadTimeout(),
                 VendorRequestIds.parse(c.properties().get("relay.http.request-id-headers", null))));
         c.adopters().put(NAME, jobs);
     }
