@@ -196,8 +196,7 @@ public class RelayConfiguration implements CamelConfiguration {
         SourceDownloads downloads = sourceDownloads(context, sources, props.getInt("relay.download.parallel", 8));
         // connections for every download at once, whichever hosts they share, and a few for manifest pages
         SourceFiles files = new SourceFiles(SourceFiles.client(tls.sslContext(), !tls.insecure(),
-                props.httpConnectTimeout(),
-                props.httpReadTimeout(), downloads.atMost() + 8),
+                props.httpConnectTimeout(), props.httpReadTimeout(), downloads.atMost() + 8),
                 props.getLong("relay.download.max-inflate-ratio", 200, 1));
         VendorRequestIds requestIds = VendorRequestIds.parse(props.get("relay.http.request-id-headers", null));
         files.requestIds(requestIds);

@@ -91,7 +91,7 @@ public class RelayProperties {
         return get(key).map(v -> parseDuration(key, v)).orElse(defaultValue);
     }
 
-    /** A duration with a floor, e.g. a lease of 0 s that would let another worker claim a job while it is polled. */
+    /** A duration with a floor, e.g. a lease of 0 s that would let another replica claim a job while it is polled. */
     public Duration getDuration(String key, Duration defaultValue, Duration atLeast) {
         Duration d = getDuration(key, defaultValue);
         if (d.compareTo(atLeast) < 0) {

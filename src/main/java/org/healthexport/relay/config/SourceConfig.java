@@ -28,9 +28,8 @@ public final class SourceConfig {
     private final Set<String> allowedOrigins;
     private final Map<String, String> kindDefaults;
     /**
-     * Keys read so far, set or not. The configuration does not change while the relay runs, and Camel's
-     * properties component answers an unset key by throwing and catching an exception: a cost paid on every job
-     * adopted or polled if the answer were not kept.
+     * Keys read so far, set or not: the configuration does not change while the relay runs, and Camel's
+     * properties component answers each read of an unset key by throwing and catching an exception.
      */
     private final Map<String, Optional<String>> read = new ConcurrentHashMap<>();
 
