@@ -1,6 +1,9 @@
 package org.healthexport.relay;
 
 import org.apache.camel.main.Main;
+import org.healthexport.relay.config.ConfigurationException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLContext;
 import java.nio.file.Files;
@@ -12,6 +15,8 @@ import java.nio.file.Path;
  * packaged routes, so both are edited without a rebuild.
  */
 public final class RelayApplication {
+    private static final Logger LOG = LoggerFactory.getLogger(RelayApplication.class);
+
     private RelayApplication() {
     }
 
@@ -30,7 +35,29 @@ public final class RelayApplication {
             PackagedRoutes.ofRunningJar().ifPresent(routes -> main.addInitialProperty("relay.routes", routes));
         }
         main.addMainListener(new UnusedKindRoutes());
-        main.run(args);
+        try {
+            main.run(args);
+        } catch (Exception e) {
+            // Threads started on the way (the demo's or a test's sandbox serving HTTP) would keep the JVM running
+            // with no relay in it: the process ends, so that whoever runs it (a shell, Kubernetes) sees the failure.
+            ConfigurationException configuration = configurationError(e);
+            if (configuration != null) {
+                LOG.error("The relay did not start: {}", configuration.getMessage());
+            } else {
+                LOG.error("The relay did not start", e);
+            }
+            System.exit(1);
+        }
+    }
+
+    /** The configuration error behind a failed start (Camel may wrap it), or null. */
+    static ConfigurationException configurationError(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof ConfigurationException configuration) {
+                return configuration;
+            }
+        }
+        return null;
     }
 
     /**

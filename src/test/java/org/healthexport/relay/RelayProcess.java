@@ -47,6 +47,10 @@ public final class RelayProcess implements AutoCloseable {
         return process.isAlive();
     }
 
+    public int exitValue() {
+        return process.exitValue();
+    }
+
     public String log() throws IOException {
         return Files.exists(log) ? Files.readString(log) : "";
     }
