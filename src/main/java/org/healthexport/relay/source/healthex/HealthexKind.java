@@ -10,7 +10,6 @@ import org.healthexport.relay.source.KindContext;
 import org.healthexport.relay.source.SourceKind;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
