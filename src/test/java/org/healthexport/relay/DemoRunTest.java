@@ -1,8 +1,10 @@
 package org.healthexport.relay;
 
 import org.apache.camel.util.FileUtil;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,14 +17,19 @@ import static org.awaitility.Awaitility.await;
  * The README's first command with nothing configured, in a JVM of its own: the relay runs the demo (the built-in
  * FHIR Bulk Data sandbox, an H2 store and the outbox under {@code ./data}), delivers it, says where, and logs no
  * WARN or ERROR line on the way, nor when it is stopped: a first start should give its user nothing to worry about.
+ * Given a configuration it refuses, it says which key in one ERROR line and ends.
  */
 class DemoRunTest {
     final Path work = Path.of("target/demo-run").toAbsolutePath();
 
-    @Test
-    void theDemoIsDeliveredWithoutAWarning() throws Exception {
+    @BeforeEach
+    void emptyFolder() throws IOException {
         FileUtil.removeDir(work.toFile());
         Files.createDirectories(work);
+    }
+
+    @Test
+    void theDemoIsDeliveredWithoutAWarning() throws Exception {
         try (RelayProcess relay = RelayProcess.start(work, work.resolve("relay.log"), Map.of("relay.http.port", "0"),
                 Map.of())) {
             await().atMost(Duration.ofSeconds(90)).until(() -> relay.log().contains("=== Demo export delivered ==="));
@@ -37,6 +44,19 @@ class DemoRunTest {
             relay.close(); // SIGTERM, as Ctrl-C: the stop too is quiet (H2 once closed the store under the routes)
             assertThat(relay.log()).contains("job lease(s) held by");
             assertThat(relay.log().lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))).isEmpty();
+        }
+    }
+
+    /** The demo's sandbox threads used to keep the JVM up, with no relay in it, after a configuration was refused. */
+    @Test
+    void aRefusedConfigurationEndsTheProcessWithTheKeyNamedAfterTheDemoSandboxStarted() throws Exception {
+        try (RelayProcess relay = RelayProcess.start(work, work.resolve("relay.log"),
+                Map.of("relay.http.port", "0", "relay.poll.batch-size", "0"), Map.of())) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> !relay.isAlive());
+            assertThat(relay.exitValue()).isEqualTo(1);
+            assertThat(relay.log()).contains("sandbox listening at") // the demo's sandbox was up before the refusal
+                    .contains("ERROR").contains("The relay did not start: Property relay.poll.batch-size must be at "
+                            + "least 1, not 0");
         }
     }
 }
