@@ -201,8 +201,7 @@ public class RelayConfiguration implements CamelConfiguration {
         VendorRequestIds requestIds = VendorRequestIds.parse(props.get("relay.http.request-id-headers", null));
         files.requestIds(requestIds);
         registry.bind("vendorRequestIds", requestIds);
-        registry.bind("boundedAnswer", new BoundedAnswer(
-                props.getLong("relay.http.max-status-bytes", BoundedAnswer.DEFAULT_MAX_BYTES, 1)));
+        registry.bind("boundedAnswer", new BoundedAnswer(BoundedAnswer.maxBytes(props)));
         registry.bind("sourceFiles", files);
         registry.bind("kickoffSchedule", new KickoffSchedule(sources, store));
         registry.bind("delivery", new Delivery(sources, store, jobs, files, auth, target, new ReceiptWriter(), events,

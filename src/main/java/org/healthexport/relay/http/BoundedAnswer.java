@@ -1,6 +1,7 @@
 package org.healthexport.relay.http;
 
 import org.apache.camel.Exchange;
+import org.healthexport.relay.config.RelayProperties;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,6 +18,11 @@ public final class BoundedAnswer {
 
     public BoundedAnswer(long maxBytes) {
         this.maxBytes = maxBytes;
+    }
+
+    /** {@code relay.http.max-status-bytes}: the bound of every answer body read from a source, manifests included. */
+    public static long maxBytes(RelayProperties props) {
+        return props.getLong("relay.http.max-status-bytes", DEFAULT_MAX_BYTES, 1);
     }
 
     public void read(Exchange exchange) throws IOException {

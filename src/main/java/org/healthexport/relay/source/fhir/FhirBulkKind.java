@@ -1,5 +1,6 @@
 package org.healthexport.relay.source.fhir;
 
+import org.healthexport.relay.http.BoundedAnswer;
 import org.healthexport.relay.source.KindContext;
 import org.healthexport.relay.source.SourceKind;
 
@@ -17,7 +18,7 @@ public class FhirBulkKind implements SourceKind {
         FhirBulkKickoff kickoff = new FhirBulkKickoff(c.sources(), c.store(), c.jobs());
         c.bind("fhirBulkKickoff", kickoff);
         c.bind("fhirBulkStatus", new FhirBulkStatus(c.sources(), c.jobs(), c.files(), c.auth(),
-                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024, 1),
+                BoundedAnswer.maxBytes(c.properties()),
                 FhirBulkStatus.maxManifestPages(c.properties())));
         c.bind("operationOutcomes", new OperationOutcomes());
         c.adopters().put(NAME, kickoff);

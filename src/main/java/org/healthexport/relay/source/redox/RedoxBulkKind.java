@@ -6,6 +6,7 @@ import org.healthexport.relay.auth.ClientCredentialsTokens;
 import org.healthexport.relay.config.ConfigurationException;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.http.BoundedAnswer;
 import org.healthexport.relay.sandbox.RedoxSandbox;
 import org.healthexport.relay.sandbox.SandboxServer;
 import org.healthexport.relay.source.KindContext;
@@ -78,7 +79,7 @@ public class RedoxBulkKind implements SourceKind {
         }
         c.bind("redoxKickoff", kickoff);
         FhirBulkStatus manifests = new FhirBulkStatus(c.sources(), c.jobs(), c.files(), c.auth(),
-                c.properties().getLong("relay.http.max-status-bytes", 16L * 1024 * 1024, 1),
+                BoundedAnswer.maxBytes(c.properties()),
                 FhirBulkStatus.maxManifestPages(c.properties()));
         c.bind("redoxStatus", new RedoxStatus(c.jobs(), manifests));
         c.adopters().put(NAME, kickoff);
