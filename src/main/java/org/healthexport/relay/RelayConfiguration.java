@@ -15,6 +15,7 @@ import org.apache.camel.support.service.ServiceSupport;
 import org.healthexport.relay.api.JobsApi;
 import org.healthexport.relay.auth.SourceAuth;
 import org.healthexport.relay.config.ConfigurationException;
+import org.healthexport.relay.config.KnownKeys;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.config.Sources;
@@ -80,6 +81,7 @@ public class RelayConfiguration implements CamelConfiguration {
         RelayProperties props = new RelayProperties(context);
         Registry registry = context.getRegistry();
         Clock clock = Clock.systemUTC();
+        warnOfUnknownKeys(props);
 
         boolean demo = runsDemo(props);
         if (demo || props.getBoolean("relay.sandbox.enabled", false)) {
@@ -281,6 +283,15 @@ public class RelayConfiguration implements CamelConfiguration {
     }
 
     /** With no source configured, the relay runs its demo (unless relay.demo.enabled=false). */
+    /** A misspelt key would be read as unset, silently: each one given is named (a route may read keys of its own). */
+    private static void warnOfUnknownKeys(RelayProperties props) {
+        KnownKeys known = KnownKeys.packaged();
+        for (String key : known.unknown(props.givenKeys())) {
+            LOG.warn("{} is not one of the relay's keys: ignored unless a route of your own reads it ({})", key,
+                    known.near(key));
+        }
+    }
+
     static boolean runsDemo(RelayProperties props) {
         return props.sourceIds().isEmpty() && props.getBoolean("relay.demo.enabled", true);
     }

@@ -17,7 +17,7 @@ import static org.awaitility.Awaitility.await;
  * The README's first command with nothing configured, in a JVM of its own: the relay runs the demo (the built-in
  * FHIR Bulk Data sandbox, an H2 store and the outbox under {@code ./data}), delivers it, says where, and logs no
  * WARN or ERROR line on the way, nor when it is stopped: a first start should give its user nothing to worry about.
- * Given a configuration it refuses, it says which key in one ERROR line and ends.
+ * Given a configuration it refuses, it says which key in one ERROR line and ends; a key it does not know, it names.
  */
 class DemoRunTest {
     final Path work = Path.of("target/demo-run").toAbsolutePath();
@@ -47,16 +47,22 @@ class DemoRunTest {
         }
     }
 
-    /** The demo's sandbox threads used to keep the JVM up, with no relay in it, after a configuration was refused. */
+    /**
+     * The demo's sandbox threads used to keep the JVM up, with no relay in it, after a configuration was refused. A
+     * misspelt key is named first, at WARN: read as unset, it would otherwise change nothing, silently.
+     */
     @Test
     void aRefusedConfigurationEndsTheProcessWithTheKeyNamedAfterTheDemoSandboxStarted() throws Exception {
         try (RelayProcess relay = RelayProcess.start(work, work.resolve("relay.log"),
-                Map.of("relay.http.port", "0", "relay.poll.batch-size", "0"), Map.of())) {
+                Map.of("relay.http.port", "0", "relay.poll.batch-size", "0", "relay.target.file.sycn", "false"),
+                Map.of())) {
             await().atMost(Duration.ofSeconds(60)).until(() -> !relay.isAlive());
             assertThat(relay.exitValue()).isEqualTo(1);
             assertThat(relay.log()).contains("sandbox listening at") // the demo's sandbox was up before the refusal
                     .contains("ERROR").contains("The relay did not start: Property relay.poll.batch-size must be at "
-                            + "least 1, not 0");
+                            + "least 1, not 0")
+                    .contains("WARN").contains("relay.target.file.sycn is not one of the relay's keys: ignored unless"
+                            + " a route of your own reads it (keys of relay.target.file.*: dir, sync)");
         }
     }
 }

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -144,9 +143,7 @@ public class RelayProperties {
      */
     public Set<String> sourceIds() {
         Set<String> ids = new TreeSet<>();
-        Properties all = properties.loadProperties(k -> k.startsWith("relay.sources."));
-        addSourceIds(ids, all.stringPropertyNames());
-        addSourceIds(ids, System.getProperties().stringPropertyNames());
+        addSourceIds(ids, givenKeys());
         for (Map.Entry<String, String> env : System.getenv().entrySet()) {
             Matcher m = ENV_SOURCE_KIND.matcher(env.getKey());
             if (m.matches()) {
@@ -154,6 +151,16 @@ public class RelayProperties {
             }
         }
         return ids;
+    }
+
+    /**
+     * The {@code relay.*} keys given in the properties files and as system properties (environment variables are
+     * left out: their names do not map back to one key, and other tools' {@code RELAY_*} variables share them).
+     */
+    public Set<String> givenKeys() {
+        Set<String> keys = new TreeSet<>(properties.loadProperties(k -> k.startsWith("relay.")).stringPropertyNames());
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("relay.")).forEach(keys::add);
+        return keys;
     }
 
     private static void addSourceIds(Set<String> ids, Set<String> keys) {

@@ -1,0 +1,86 @@
+package org.healthexport.relay.config;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * The relay's own {@code relay.*} keys, as the packaged {@code application.properties} documents them: set, commented
+ * out as an example ({@code #relay.target.s3.sse = aws:kms}) or read in a placeholder ({@code {{relay.http.port:8080}}}).
+ * A key given to the relay that is none of them is most likely a typo, which every read would take for "unset"
+ * ({@code relay.target.s3.path_style} leaves path-style off). A source's keys ({@code relay.sources.<id>.*}) are its
+ * kind's to read and are not checked here; a segment written {@code <kind>} in the file stands for any one segment.
+ */
+public final class KnownKeys {
+    private static final String PACKAGED = "application.properties";
+    private static final Pattern KEY_LINE = Pattern.compile("^#?\\s*(relay\\.[A-Za-z0-9._<>-]+)\\s*[=:]");
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{(relay\\.[A-Za-z0-9._-]+)");
+    private static final String SOURCES = "relay.sources.";
+
+    private final Set<String> keys;
+    private final List<Pattern> patterns;
+
+    KnownKeys(Collection<String> documented) {
+        this.keys = new TreeSet<>(documented);
+        this.patterns = documented.stream().filter(k -> k.contains("<"))
+                .map(k -> Pattern.compile(Pattern.quote(k).replaceAll("<[^>]+>", "\\\\E[^.]+\\\\Q")))
+                .toList();
+    }
+
+    /** The keys the packaged {@code application.properties} names. */
+    public static KnownKeys packaged() {
+        InputStream in = KnownKeys.class.getClassLoader().getResourceAsStream(PACKAGED);
+        if (in == null) {
+            throw new IllegalStateException(PACKAGED + " is not on the class path");
+        }
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            return of(reader.lines().toList());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The keys named in these lines of a properties file. */
+    static KnownKeys of(List<String> lines) {
+        Set<String> documented = new TreeSet<>();
+        for (String line : lines) {
+            Matcher key = KEY_LINE.matcher(line);
+            if (key.find()) {
+                documented.add(key.group(1));
+            }
+            Matcher placeholder = PLACEHOLDER.matcher(line);
+            while (placeholder.find()) {
+                documented.add(placeholder.group(1));
+            }
+        }
+        return new KnownKeys(documented);
+    }
+
+    public boolean knows(String key) {
+        return key.startsWith(SOURCES) || keys.contains(key) || patterns.stream().anyMatch(p -> p.matcher(key).matches());
+    }
+
+    /** The given keys the relay does not know, sorted. */
+    public List<String> unknown(Collection<String> given) {
+        return given.stream().filter(k -> k.startsWith("relay.") && !knows(k)).sorted().distinct().toList();
+    }
+
+    /** What an unknown key may have meant: the documented keys beside it ({@code relay.target.s3.*}). */
+    public String near(String key) {
+        String parent = key.substring(0, Math.max(key.lastIndexOf('.'), 0) + 1);
+        String siblings = keys.stream().filter(k -> !parent.isEmpty() && k.startsWith(parent)
+                        && k.indexOf('.', parent.length()) < 0)
+                .map(k -> k.substring(parent.length())).collect(Collectors.joining(", "));
+        return siblings.isEmpty() ? "see application.properties" : "keys of " + parent + "*: " + siblings;
+    }
+}
