@@ -81,7 +81,8 @@ public class RelayConfiguration implements CamelConfiguration {
         RelayProperties props = new RelayProperties(context);
         Registry registry = context.getRegistry();
         Clock clock = Clock.systemUTC();
-        warnOfUnknownKeys(props);
+        Set<String> givenKeys = props.givenKeys();
+        warnOfUnknownKeys(KnownKeys.packaged(), givenKeys);
 
         boolean demo = runsDemo(props);
         if (demo || props.getBoolean("relay.sandbox.enabled", false)) {
@@ -125,6 +126,7 @@ public class RelayConfiguration implements CamelConfiguration {
             SourceKind kind = SourceKinds.get(configuredSource.kind());
             SourceConfig source = configuredSource.withDefaults(kind.defaults(configuredSource));
             source.checkFlags();
+            warnOfUnknownKeys(kind.knownKeys(id), givenKeys);
             Set<String> placeholders = new HashSet<>(Set.of("source", "jobId", "date"));
             placeholders.addAll(kind.pathPlaceholders());
             KeyLayout.validate(id, source.property("path", kind.defaultPath()), placeholders);
@@ -282,16 +284,15 @@ public class RelayConfiguration implements CamelConfiguration {
         };
     }
 
-    /** With no source configured, the relay runs its demo (unless relay.demo.enabled=false). */
     /** A misspelt key would be read as unset, silently: each one given is named (a route may read keys of its own). */
-    private static void warnOfUnknownKeys(RelayProperties props) {
-        KnownKeys known = KnownKeys.packaged();
-        for (String key : known.unknown(props.givenKeys())) {
-            LOG.warn("{} is not one of the relay's keys: ignored unless a route of your own reads it ({})", key,
+    private static void warnOfUnknownKeys(KnownKeys known, Set<String> givenKeys) {
+        for (String key : known.unknown(givenKeys)) {
+            LOG.warn("{} is not a key of {}: ignored unless a route of your own reads it ({})", key, known.owner(),
                     known.near(key));
         }
     }
 
+    /** With no source configured, the relay runs its demo (unless relay.demo.enabled=false). */
     static boolean runsDemo(RelayProperties props) {
         return props.sourceIds().isEmpty() && props.getBoolean("relay.demo.enabled", true);
     }

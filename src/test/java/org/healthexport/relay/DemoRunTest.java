@@ -61,7 +61,7 @@ class DemoRunTest {
             assertThat(relay.log()).contains("sandbox listening at") // the demo's sandbox was up before the refusal
                     .contains("ERROR").contains("The relay did not start: Property relay.poll.batch-size must be at "
                             + "least 1, not 0")
-                    .contains("WARN").contains("relay.target.file.sycn is not one of the relay's keys: ignored unless"
+                    .contains("WARN").contains("relay.target.file.sycn is not a key of the relay: ignored unless"
                             + " a route of your own reads it (keys of relay.target.file.*: dir, sync)");
         }
     }

@@ -15,11 +15,12 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The relay's own {@code relay.*} keys, as the packaged {@code application.properties} documents them: set, commented
- * out as an example ({@code #relay.target.s3.sse = aws:kms}) or read in a placeholder ({@code {{relay.http.port:8080}}}).
- * A key given to the relay that is none of them is most likely a typo, which every read would take for "unset"
- * ({@code relay.target.s3.path_style} leaves path-style off). A source's keys ({@code relay.sources.<id>.*}) are its
- * kind's to read and are not checked here; a segment written {@code <kind>} in the file stands for any one segment.
+ * The keys the relay reads in one scope: its own {@code relay.*} keys, as the packaged {@code application.properties}
+ * documents them (set, commented out as an example, {@code #relay.target.s3.sse = aws:kms}, or read in a placeholder,
+ * {@code {{relay.http.port:8080}}}), or one source's {@code relay.sources.<id>.*} keys, as its kind declares them. A
+ * key given in the scope that is none of them is most likely a typo, which every read would take for "unset"
+ * ({@code relay.target.s3.path_style} leaves path-style off). In the file, a segment written {@code <kind>} stands for
+ * any one segment.
  */
 public final class KnownKeys {
     private static final String PACKAGED = "application.properties";
@@ -27,17 +28,21 @@ public final class KnownKeys {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{(relay\\.[A-Za-z0-9._-]+)");
     private static final String SOURCES = "relay.sources.";
 
+    private final String scope;
+    private final String owner;
     private final Set<String> keys;
     private final List<Pattern> patterns;
 
-    KnownKeys(Collection<String> documented) {
+    private KnownKeys(String scope, String owner, Collection<String> documented) {
+        this.scope = scope;
+        this.owner = owner;
         this.keys = new TreeSet<>(documented);
         this.patterns = documented.stream().filter(k -> k.contains("<"))
                 .map(k -> Pattern.compile(Pattern.quote(k).replaceAll("<[^>]+>", "\\\\E[^.]+\\\\Q")))
                 .toList();
     }
 
-    /** The keys the packaged {@code application.properties} names. */
+    /** The relay's keys, as the packaged {@code application.properties} names them; a source's are its kind's. */
     public static KnownKeys packaged() {
         InputStream in = KnownKeys.class.getClassLoader().getResourceAsStream(PACKAGED);
         if (in == null) {
@@ -63,16 +68,28 @@ public final class KnownKeys {
                 documented.add(placeholder.group(1));
             }
         }
-        return new KnownKeys(documented);
+        return new KnownKeys("relay.", "the relay", documented);
+    }
+
+    /** The keys of source {@code id} of {@code kind}: {@code names} under {@code relay.sources.<id>.}. */
+    public static KnownKeys ofSource(String id, String kind, Collection<String> names) {
+        String prefix = SOURCES + id + ".";
+        return new KnownKeys(prefix, "a " + kind + " source", names.stream().map(n -> prefix + n).toList());
+    }
+
+    /** Whose keys these are, for a message: "the relay", "a healthex source". */
+    public String owner() {
+        return owner;
     }
 
     public boolean knows(String key) {
-        return key.startsWith(SOURCES) || keys.contains(key) || patterns.stream().anyMatch(p -> p.matcher(key).matches());
+        return keys.contains(key) || patterns.stream().anyMatch(p -> p.matcher(key).matches())
+                || scope.equals("relay.") && key.startsWith(SOURCES);
     }
 
-    /** The given keys the relay does not know, sorted. */
+    /** The given keys in this scope that the relay does not know, sorted. */
     public List<String> unknown(Collection<String> given) {
-        return given.stream().filter(k -> k.startsWith("relay.") && !knows(k)).sorted().distinct().toList();
+        return given.stream().filter(k -> k.startsWith(scope) && !knows(k)).sorted().distinct().toList();
     }
 
     /** What an unknown key may have meant: the documented keys beside it ({@code relay.target.s3.*}). */
@@ -81,6 +98,6 @@ public final class KnownKeys {
         String siblings = keys.stream().filter(k -> !parent.isEmpty() && k.startsWith(parent)
                         && k.indexOf('.', parent.length()) < 0)
                 .map(k -> k.substring(parent.length())).collect(Collectors.joining(", "));
-        return siblings.isEmpty() ? "see application.properties" : "keys of " + parent + "*: " + siblings;
+        return siblings.isEmpty() ? "see the README's configuration reference" : "keys of " + parent + "*: " + siblings;
     }
 }

@@ -16,6 +16,16 @@ import java.util.stream.Collectors;
  * keys are read with {@link #property(String)}.
  */
 public final class SourceConfig {
+    /**
+     * The keys shared code reads for a source of any kind (the poll loop, kick-off schedules, downloads, the layout,
+     * tokens); a kind adds its own ({@code SourceKind#keys}).
+     */
+    public static final Set<String> SHARED_KEYS = Set.of("kind", "base-url", "allowed-hosts", "redirects-anywhere",
+            "path", "schedule", "schedule-zone", "kickoff-on-start", "single-export", "queue-when-busy", "export-lock",
+            "delete-after-delivery", "parallel-downloads", "deadline", "poll.initial-wait", "poll.min-wait",
+            "poll.max-wait", "auth.mode", "auth.token", "auth.token-file", "auth.token-url", "auth.client-id",
+            "auth.client-secret", "auth.client-secret-file", "auth.secret-in", "auth.scope", "auth.private-key-file",
+            "auth.key-id", "auth.algorithm");
     /** The switches shared code reads for every kind; a kind checks its own when it binds. */
     public static final Set<String> SHARED_FLAGS = Set.of(
             "kickoff-on-start", "single-export", "queue-when-busy", "delete-after-delivery", "redirects-anywhere");

@@ -1,10 +1,12 @@
 package org.healthexport.relay.source;
 
+import org.healthexport.relay.config.KnownKeys;
 import org.healthexport.relay.config.RelayProperties;
 import org.healthexport.relay.config.SourceConfig;
 import org.healthexport.relay.deliver.KeyLayout;
 import org.healthexport.relay.sandbox.SandboxServer;
 
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -23,6 +25,21 @@ public interface SourceKind {
     /** Placeholders this kind offers to {@code relay.sources.<id>.path} besides source, jobId and date. */
     default Set<String> pathPlaceholders() {
         return Set.of();
+    }
+
+    /**
+     * The keys of its own a source of this kind reads, besides {@link SourceConfig#SHARED_KEYS}: any other key given
+     * for such a source is named at the start, as most likely misspelt.
+     */
+    default Set<String> keys() {
+        return Set.of();
+    }
+
+    /** Every key source {@code sourceId} of this kind may be given: the shared ones and the kind's own. */
+    default KnownKeys knownKeys(String sourceId) {
+        Set<String> keys = new HashSet<>(SourceConfig.SHARED_KEYS);
+        keys.addAll(keys());
+        return KnownKeys.ofSource(sourceId, name(), keys);
     }
 
     /** The default {@code relay.sources.<id>.path} template of this kind. */

@@ -25,7 +25,7 @@ class KnownKeysTest {
                 .containsExactly("relay.poll.batchsize", "relay.target.s3.path_style");
         assertThat(known.near("relay.target.s3.path_style")).startsWith("keys of relay.target.s3.*: ")
                 .contains("path-style").contains("kms-key-id").doesNotContain("sftp");
-        assertThat(known.near("relay.nothing.at.all")).isEqualTo("see application.properties");
+        assertThat(known.near("relay.nothing.at.all")).isEqualTo("see the README's configuration reference");
     }
 
     @Test

@@ -41,6 +41,12 @@ public class EhealthKind implements SourceKind {
     }
 
     @Override
+    public Set<String> keys() {
+        return Set.of("jobs-path", "inbox-dir", "inbox-interval", "auth.refresh-token", "auth.refresh-token-file",
+                "auth.api-key", "auth.api-key-file", "api-key", "api-key-file");
+    }
+
+    @Override
     public String defaultPath() {
         return DEFAULT_PATH;
     }

@@ -36,6 +36,8 @@ import java.util.Set;
  * transactionTime of the last delivered export.
  */
 public class FhirBulkKickoff implements JobAdopter {
+    /** The source keys a kick-off reads; a kind that extends it reads them too. */
+    public static final Set<String> KEYS = Set.of("export", "kickoff-method", "since");
     protected final Sources sources;
     protected final JobStore store;
     protected final JobLifecycle jobs;

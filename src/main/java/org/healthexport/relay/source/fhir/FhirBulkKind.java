@@ -4,6 +4,8 @@ import org.healthexport.relay.http.BoundedAnswer;
 import org.healthexport.relay.source.KindContext;
 import org.healthexport.relay.source.SourceKind;
 
+import java.util.Set;
+
 /** The generic HL7 FHIR Bulk Data kind ({@code fhir-bulk}); routes in {@code routes/fhir-bulk.camel.yaml}. */
 public class FhirBulkKind implements SourceKind {
     public static final String NAME = "fhir-bulk";
@@ -11,6 +13,11 @@ public class FhirBulkKind implements SourceKind {
     @Override
     public String name() {
         return NAME;
+    }
+
+    @Override
+    public Set<String> keys() {
+        return FhirBulkKickoff.KEYS;
     }
 
     @Override

@@ -34,6 +34,13 @@ public class HealthexKind implements SourceKind {
     }
 
     @Override
+    public Set<String> keys() {
+        return Set.of("fhir-base-url", "project-id", "org-id", "patients-file", "skip-interactive", "page-size",
+                "max-pages", "pull-after", "no-retrieval-timeout", "older-retrieval-skew", "spool-dir", "auth.api-key",
+                "auth.api-key-file", "auth.secret", "auth.secret-file");
+    }
+
+    @Override
     public String defaultPath() {
         return HealthexSource.DEFAULT_PATH;
     }

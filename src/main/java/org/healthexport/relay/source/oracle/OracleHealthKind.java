@@ -8,12 +8,15 @@ import org.healthexport.relay.sandbox.SandboxServer;
 import org.healthexport.relay.source.KickoffSchedule;
 import org.healthexport.relay.source.KindContext;
 import org.healthexport.relay.source.SourceKind;
+import org.healthexport.relay.source.fhir.FhirBulkKickoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Oracle Health Millennium FHIR R4 Bulk Data ({@code oracle-health}); routes in
@@ -30,6 +33,13 @@ public class OracleHealthKind implements SourceKind {
     @Override
     public String name() {
         return NAME;
+    }
+
+    @Override
+    public Set<String> keys() {
+        Set<String> keys = new HashSet<>(FhirBulkKickoff.KEYS);
+        keys.addAll(Set.of("lenient", "kickoff-wait"));
+        return keys;
     }
 
     @Override

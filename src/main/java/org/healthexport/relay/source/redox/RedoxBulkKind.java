@@ -34,6 +34,12 @@ public class RedoxBulkKind implements SourceKind {
     }
 
     @Override
+    public Set<String> keys() {
+        // the kick-off (a GET, always) is built from these, not from export; since is read as for any Bulk Data source
+        return Set.of("destination-slug", "environment", "group-id", "export-params", "since");
+    }
+
+    @Override
     public Map<String, String> defaults(SourceConfig source) {
         return Map.of("base-url", REDOX, "auth.mode", "redox-jwt");
     }

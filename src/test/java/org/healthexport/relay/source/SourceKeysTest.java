@@ -1,0 +1,82 @@
+package org.healthexport.relay.source;
+
+import org.healthexport.relay.config.KnownKeys;
+import org.healthexport.relay.config.SourceConfig;
+import org.healthexport.relay.source.fhir.FhirBulkKickoff;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The keys a source of each kind may be given ({@link SourceConfig#SHARED_KEYS} and the kind's own): a key missing
+ * there would be named at every start as misspelt, so each key the code reads is checked to be in them.
+ */
+class SourceKeysTest {
+    /** A key read from a source: {@code source.property("page-size")}, {@code flag(id, 'delete-after-delivery', true)}. */
+    static final Pattern READ = Pattern.compile("\\b(property|requireProperty|flag|optionalFlag|intProperty|duration"
+            + "|secret|optionalSecret)\\((?:[A-Za-z${}.]+, )?[\"']([a-z][a-z.-]*[a-z])[\"']");
+    static final Path SOURCES = Path.of("src/main/java/org/healthexport/relay/source");
+
+    @Test
+    void aMisspeltKeyOfASourceIsUnknownAndTheKeysBesideItAreNamed() {
+        KnownKeys fhirBulk = SourceKinds.get("fhir-bulk").knownKeys("acme");
+        assertThat(fhirBulk.unknown(List.of("relay.sources.acme.paralel-downloads", "relay.sources.acme.export",
+                "relay.sources.acme.auth.client-id", "relay.sources.acme.auth.clientid", "relay.sources.acme.lenient",
+                "relay.sources.acme-2.whatever", "relay.poll.lease")))
+                .containsExactly("relay.sources.acme.auth.clientid", "relay.sources.acme.lenient",
+                        "relay.sources.acme.paralel-downloads");
+        assertThat(fhirBulk.near("relay.sources.acme.auth.clientid")).startsWith("keys of relay.sources.acme.auth.*: ")
+                .contains("client-id");
+        assertThat(fhirBulk.near("relay.sources.acme.paralel-downloads")).contains("parallel-downloads");
+        assertThat(SourceKinds.get("oracle-health").knownKeys("o").unknown(List.of("relay.sources.o.lenient"))).isEmpty();
+    }
+
+    /** Code outside a kind's package reads keys for every kind; a kind's package, for its own sources. */
+    @Test
+    void everyKeyTheCodeReadsFromASourceIsOneItMayBeGiven() throws IOException {
+        Set<String> shared = new TreeSet<>();
+        try (Stream<Path> files = Stream.concat(Files.walk(Path.of("src/main/java")), Files.walk(Path.of("routes")))) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                if (!file.startsWith(SOURCES) || file.getParent().equals(SOURCES)) {
+                    reads(file, shared);
+                }
+            }
+        }
+        assertThat(shared).contains("parallel-downloads", "delete-after-delivery", "auth.client-secret-file");
+        Set<String> sharedAndKickoff = new HashSet<>(SourceConfig.SHARED_KEYS);
+        sharedAndKickoff.addAll(FhirBulkKickoff.KEYS); // read for the kinds that extend it
+        assertThat(sharedAndKickoff).containsAll(shared);
+        for (SourceKind kind : SourceKinds.all()) {
+            Path dir = Path.of("src/main/java", kind.getClass().getPackageName().replace('.', '/'));
+            Set<String> own = new TreeSet<>();
+            try (Stream<Path> files = Files.list(dir)) {
+                for (Path file : files.toList()) {
+                    reads(file, own);
+                }
+            }
+            assertThat(kind.knownKeys("s").unknown(own.stream().map(key -> "relay.sources.s." + key).toList()))
+                    .as(kind.name()).isEmpty();
+        }
+    }
+
+    private static void reads(Path file, Set<String> into) throws IOException {
+        Matcher m = READ.matcher(Files.readString(file));
+        while (m.find()) {
+            into.add(m.group(2));
+            if (m.group(1).endsWith("ecret")) { // SourceAuth#secret: the value, or the file named by <key>-file
+                into.add(m.group(2) + "-file");
+            }
+        }
+    }
+}
