@@ -8,8 +8,11 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -68,6 +71,36 @@ class SourceKeysTest {
             assertThat(kind.knownKeys("s").unknown(own.stream().map(key -> "relay.sources.s." + key).toList()))
                     .as(kind.name()).isEmpty();
         }
+    }
+
+    /** The examples in the README and docs/ (and application.properties' commented ones) give no key nothing reads. */
+    @Test
+    void theDocumentedExamplesGiveOnlyKeysTheRelayReads() throws IOException {
+        Pattern line = Pattern.compile("(?m)^[#\\s]*(relay\\.[a-z0-9.<>-]*[a-z0-9])\\s*=\\s*(\\S*)");
+        List<Path> files = new ArrayList<>(List.of(Path.of("README.md"), Path.of("application.properties")));
+        try (Stream<Path> docs = Files.list(Path.of("docs"))) {
+            docs.filter(p -> p.toString().endsWith(".md")).forEach(files::add);
+        }
+        KnownKeys relay = KnownKeys.packaged();
+        long sourceKeys = 0;
+        for (Path file : files) {
+            Map<String, String> given = new LinkedHashMap<>();
+            Matcher m = line.matcher(Files.readString(file));
+            while (m.find()) {
+                given.put(m.group(1), m.group(2));
+            }
+            assertThat(relay.unknown(given.keySet())).as(file.toString()).isEmpty();
+            for (Map.Entry<String, String> kind : given.entrySet()) {
+                Matcher id = Pattern.compile("relay\\.sources\\.([^.]+)\\.kind").matcher(kind.getKey());
+                if (id.matches()) {
+                    KnownKeys known = SourceKinds.get(kind.getValue()).knownKeys(id.group(1));
+                    sourceKeys += given.keySet().stream()
+                            .filter(k -> k.startsWith("relay.sources." + id.group(1) + ".")).count();
+                    assertThat(known.unknown(given.keySet())).as(file.toString()).isEmpty();
+                }
+            }
+        }
+        assertThat(sourceKeys).as("source keys checked").isGreaterThan(40);
     }
 
     private static void reads(Path file, Set<String> into) throws IOException {
