@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -85,6 +86,11 @@ public final class KnownKeys {
     public boolean knows(String key) {
         return keys.contains(key) || patterns.stream().anyMatch(p -> p.matcher(key).matches())
                 || scope.equals("relay.") && key.startsWith(SOURCES);
+    }
+
+    /** Whether {@code name} is the environment variable of one of these keys (upper-cased, '.' and '-' as '_'). */
+    public boolean knowsVariable(String name) {
+        return keys.stream().anyMatch(k -> k.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_').equals(name));
     }
 
     /** The given keys in this scope that the relay does not know, sorted. */

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -56,16 +55,6 @@ class KnownKeysTest {
         }
         assertThat(read).contains("relay.target.s3.bucket", "relay.healthex.pull-after", "relay.poll.batch-size");
         assertThat(known.unknown(read)).isEmpty();
-    }
-
-    @Test
-    void theKubernetesConfigurationHasNoUnknownKey() throws IOException {
-        Properties k8s = new Properties();
-        try (var in = Files.newBufferedReader(Path.of("k8s/base/config/application.properties"))) {
-            k8s.load(in);
-        }
-        assertThat(k8s.stringPropertyNames()).anyMatch(k -> k.startsWith("relay.store."));
-        assertThat(known.unknown(k8s.stringPropertyNames())).isEmpty();
     }
 
     private static void collect(Pattern pattern, String text, String prefix, Set<String> into) {

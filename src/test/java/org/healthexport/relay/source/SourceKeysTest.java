@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -101,6 +102,32 @@ class SourceKeysTest {
             }
         }
         assertThat(sourceKeys).as("source keys checked").isGreaterThan(40);
+    }
+
+    /** The Kubernetes manifests configure by environment variables, which the start does not check: this does. */
+    @Test
+    void everyVariableTheKubernetesManifestsSetIsOneOfAKeyTheRelayReads() throws IOException {
+        // a variable with its value, or one taken from a secret (valueFrom)
+        Pattern variable = Pattern.compile("- name: (RELAY_[A-Z0-9_]+)(?:\\s+value: \"?([^\"\\s]*))?");
+        Map<String, String> set = new LinkedHashMap<>();
+        try (Stream<Path> files = Files.walk(Path.of("k8s"))) {
+            for (Path file : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+                Matcher v = variable.matcher(Files.readString(file));
+                while (v.find()) {
+                    set.put(v.group(1), v.group(2) == null ? "" : v.group(2));
+                }
+            }
+        }
+        assertThat(set).containsEntry("RELAY_SOURCES_ACME_KIND", "fhir-bulk").containsKey("RELAY_TARGET_S3_BUCKET");
+        KnownKeys relay = KnownKeys.packaged();
+        for (String name : set.keySet()) {
+            Matcher source = Pattern.compile("RELAY_SOURCES_([A-Z0-9]+)_.+").matcher(name);
+            KnownKeys known = source.matches()
+                    ? SourceKinds.get(set.get("RELAY_SOURCES_" + source.group(1) + "_KIND"))
+                            .knownKeys(source.group(1).toLowerCase(Locale.ROOT))
+                    : relay;
+            assertThat(known.knowsVariable(name)).as(name).isTrue();
+        }
     }
 
     private static void reads(Path file, Set<String> into) throws IOException {
