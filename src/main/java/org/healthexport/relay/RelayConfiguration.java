@@ -121,17 +121,21 @@ public class RelayConfiguration implements CamelConfiguration {
             }
         }
         List<SourceConfig> configured = new ArrayList<>();
+        List<KnownKeys> sourceKeys = new ArrayList<>();
         for (String id : props.sourceIds()) {
             SourceConfig configuredSource = new SourceConfig(id, props);
             SourceKind kind = SourceKinds.get(configuredSource.kind());
             SourceConfig source = configuredSource.withDefaults(kind.defaults(configuredSource));
             source.checkFlags();
-            warnOfUnknownKeys(kind.knownKeys(id), givenKeys);
+            KnownKeys keys = kind.knownKeys(id);
+            sourceKeys.add(keys);
+            warnOfUnknownKeys(keys, givenKeys);
             Set<String> placeholders = new HashSet<>(Set.of("source", "jobId", "date"));
             placeholders.addAll(kind.pathPlaceholders());
             KeyLayout.validate(id, source.property("path", kind.defaultPath()), placeholders);
             configured.add(source);
         }
+        warnOfUnknownVariables(sourceKeys, props.givenSourceVariables());
         Sources sources = new Sources(configured);
         registry.bind("sources", sources);
         registry.bind("relayProperties", props);
@@ -290,6 +294,13 @@ public class RelayConfiguration implements CamelConfiguration {
             LOG.warn("{} is not a key of {}: ignored unless a route of your own reads it ({})", key, known.owner(),
                     known.near(key));
         }
+    }
+
+    /** The same for a source's environment variables ({@code RELAY_SOURCES_ACME_BASEURL}). */
+    private static void warnOfUnknownVariables(List<KnownKeys> sources, Set<String> variables) {
+        KnownKeys.unknownVariables(sources, variables).forEach((name, source) -> LOG.warn("Environment variable {} is"
+                + " not a key of {}: ignored unless a route of your own reads it ({} and a key upper-cased, '.' and '-'"
+                + " as '_')", name, source.owner(), source.variablePrefix()));
     }
 
     /** With no source configured, the relay runs its demo (unless relay.demo.enabled=false). */

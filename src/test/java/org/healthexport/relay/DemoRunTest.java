@@ -55,14 +55,15 @@ class DemoRunTest {
     void aRefusedConfigurationEndsTheProcessWithTheKeyNamedAfterTheDemoSandboxStarted() throws Exception {
         try (RelayProcess relay = RelayProcess.start(work, work.resolve("relay.log"),
                 Map.of("relay.http.port", "0", "relay.poll.batch-size", "0", "relay.target.file.sycn", "false"),
-                Map.of())) {
+                Map.of("RELAY_SOURCES_DEMO_EXPORTT", "$export"))) {
             await().atMost(Duration.ofSeconds(60)).until(() -> !relay.isAlive());
             assertThat(relay.exitValue()).isEqualTo(1);
             assertThat(relay.log()).contains("sandbox listening at") // the demo's sandbox was up before the refusal
                     .contains("ERROR").contains("The relay did not start: Property relay.poll.batch-size must be at "
                             + "least 1, not 0")
                     .contains("WARN").contains("relay.target.file.sycn is not a key of the relay: ignored unless"
-                            + " a route of your own reads it (keys of relay.target.file.*: dir, sync)");
+                            + " a route of your own reads it (keys of relay.target.file.*: dir, sync)")
+                    .contains("Environment variable RELAY_SOURCES_DEMO_EXPORTT is not a key of a fhir-bulk source");
         }
     }
 }

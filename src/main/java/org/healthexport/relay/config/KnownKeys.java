@@ -7,9 +7,12 @@ import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -88,9 +91,35 @@ public final class KnownKeys {
                 || scope.equals("relay.") && key.startsWith(SOURCES);
     }
 
-    /** Whether {@code name} is the environment variable of one of these keys (upper-cased, '.' and '-' as '_'). */
+    /** Whether {@code name} is the environment variable of one of these keys. */
     public boolean knowsVariable(String name) {
-        return keys.stream().anyMatch(k -> k.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_').equals(name));
+        return keys.stream().anyMatch(k -> variable(k).equals(name));
+    }
+
+    /** What every variable of this scope begins with: {@code RELAY_SOURCES_ACME_} for source {@code acme}. */
+    public String variablePrefix() {
+        return variable(scope);
+    }
+
+    /**
+     * The variables of {@code names} that begin as one of {@code scopes}' variables do but give none of its keys,
+     * each with the scope it was checked against: the one with the longest such prefix (source {@code acme-eu}'s
+     * {@code RELAY_SOURCES_ACME_EU_BASE_URL} is not source {@code acme}'s key {@code eu.base-url}).
+     */
+    public static Map<String, KnownKeys> unknownVariables(Collection<KnownKeys> scopes, Collection<String> names) {
+        Map<String, KnownKeys> unknown = new TreeMap<>();
+        for (String name : names) {
+            scopes.stream().filter(s -> name.startsWith(s.variablePrefix()))
+                    .max(Comparator.comparingInt(s -> s.variablePrefix().length()))
+                    .filter(scope -> !scope.knowsVariable(name))
+                    .ifPresent(scope -> unknown.put(name, scope));
+        }
+        return unknown;
+    }
+
+    /** A key's environment variable, as Camel looks it up: upper-cased, '.' and '-' as '_'. */
+    static String variable(String key) {
+        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
     /** The given keys in this scope that the relay does not know, sorted. */

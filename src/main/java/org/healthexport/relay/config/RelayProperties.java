@@ -163,6 +163,16 @@ public class RelayProperties {
         return keys;
     }
 
+    /**
+     * The environment variables that give a source's keys ({@code RELAY_SOURCES_*}); the relay's other keys share
+     * their {@code RELAY_} prefix with variables that are not keys ({@code {{env:RELAY_BUCKET}}}), these do not.
+     */
+    public Set<String> givenSourceVariables() {
+        Set<String> names = new TreeSet<>(System.getenv().keySet());
+        names.removeIf(name -> !name.startsWith("RELAY_SOURCES_"));
+        return names;
+    }
+
     private static void addSourceIds(Set<String> ids, Set<String> keys) {
         for (String key : keys) {
             if (key.startsWith("relay.sources.")) {

@@ -46,6 +46,19 @@ class SourceKeysTest {
         assertThat(SourceKinds.get("oracle-health").knownKeys("o").unknown(List.of("relay.sources.o.lenient"))).isEmpty();
     }
 
+    @Test
+    void aSourcesVariableIsCheckedAgainstTheSourceWhoseNameItBeginsWithTheLongest() {
+        KnownKeys acme = SourceKinds.get("fhir-bulk").knownKeys("acme");
+        KnownKeys acmeEu = SourceKinds.get("healthex").knownKeys("acme-eu");
+        assertThat(acmeEu.variablePrefix()).isEqualTo("RELAY_SOURCES_ACME_EU_");
+        assertThat(acme.knowsVariable("RELAY_SOURCES_ACME_AUTH_CLIENT_SECRET_FILE")).isTrue();
+        Map<String, KnownKeys> unknown = KnownKeys.unknownVariables(List.of(acme, acmeEu), List.of(
+                "RELAY_SOURCES_ACME_BASE_URL", "RELAY_SOURCES_ACME_BASEURL", "RELAY_SOURCES_ACME_EU_PROJECT_ID",
+                "RELAY_SOURCES_ACME_EU_EXPORT", "RELAY_SOURCES_OTHER_BASEURL", "RELAY_TARGET_S3_BUCKET"));
+        assertThat(unknown).containsOnlyKeys("RELAY_SOURCES_ACME_BASEURL", "RELAY_SOURCES_ACME_EU_EXPORT");
+        assertThat(unknown.get("RELAY_SOURCES_ACME_EU_EXPORT").owner()).isEqualTo("a healthex source");
+    }
+
     /** Code outside a kind's package reads keys for every kind; a kind's package, for its own sources. */
     @Test
     void everyKeyTheCodeReadsFromASourceIsOneItMayBeGiven() throws IOException {
