@@ -154,8 +154,8 @@ public class RelayProperties {
     }
 
     /**
-     * The {@code relay.*} keys given in the properties files and as system properties (environment variables are
-     * left out: their names do not map back to one key, and other tools' {@code RELAY_*} variables share them).
+     * The {@code relay.*} keys given in the properties files and as system properties. Environment variables are
+     * left out: a name does not map back to one key (a source's are checked apart, {@link #givenSourceVariables}).
      */
     public Set<String> givenKeys() {
         Set<String> keys = new TreeSet<>(properties.loadProperties(k -> k.startsWith("relay.")).stringPropertyNames());
