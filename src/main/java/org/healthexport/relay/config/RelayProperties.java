@@ -55,15 +55,16 @@ public class RelayProperties {
      * with the key named rather than the relay running on, stalled.
      */
     public int getInt(String key, int defaultValue, int atLeast) {
-        return (int) atLeast(key, getInt(key, defaultValue), atLeast);
+        return atLeast(key, getInt(key, defaultValue), atLeast);
     }
 
     public long getLong(String key, long defaultValue, long atLeast) {
         return atLeast(key, getLong(key, defaultValue), atLeast);
     }
 
-    public static long atLeast(String key, long value, long atLeast) {
-        if (value < atLeast) {
+    /** {@code value}, or a configuration error naming {@code key} when it is below {@code atLeast}. */
+    public static <T extends Comparable<T>> T atLeast(String key, T value, T atLeast) {
+        if (value.compareTo(atLeast) < 0) {
             throw new ConfigurationException("Property " + key + " must be at least " + atLeast + ", not " + value);
         }
         return value;
@@ -92,11 +93,7 @@ public class RelayProperties {
 
     /** A duration with a floor, e.g. a lease of 0 s that would let another replica claim a job while it is polled. */
     public Duration getDuration(String key, Duration defaultValue, Duration atLeast) {
-        Duration d = getDuration(key, defaultValue);
-        if (d.compareTo(atLeast) < 0) {
-            throw new ConfigurationException("Property " + key + " must be at least " + atLeast + ", not " + d);
-        }
-        return d;
+        return atLeast(key, getDuration(key, defaultValue), atLeast);
     }
 
     /** {@code relay.http.connect-timeout}: every outbound client's wait for a connection (0 would mean none). */

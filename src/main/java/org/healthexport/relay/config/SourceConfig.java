@@ -164,7 +164,7 @@ public final class SourceConfig {
 
     /** A per-source count with a floor: below {@code atLeast} a configuration error naming the key. */
     public int intProperty(String name, int defaultValue, int atLeast) {
-        return (int) RelayProperties.atLeast(prefix + name, intProperty(name, defaultValue), atLeast);
+        return RelayProperties.atLeast(prefix + name, intProperty(name, defaultValue), atLeast);
     }
 
     /** A per-source duration (or the kind's default), falling back to the relay-wide {@code relay.<fallbackKey>}. */
