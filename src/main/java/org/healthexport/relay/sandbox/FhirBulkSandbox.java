@@ -331,7 +331,11 @@ public class FhirBulkSandbox extends SandboxServer {
         serveCounted(ex, job, name, content);
     }
 
-    /** Serves a file of the job, counted among the file requests of its kick-off level while it is answered. */
+    /**
+     * Serves a file of the job, counted among the file requests of its kick-off level until its answer starts.
+     * Not until the answer ends: the client may read the last byte, and send its next request, before this
+     * thread is back from writing it, and that next request would be counted as one more at once.
+     */
     private void serveCounted(HttpExchange ex, Job job, String name, byte[] content) throws IOException {
         FileConcurrency c = fileConcurrency.computeIfAbsent(job.level, l -> new FileConcurrency());
         c.max.accumulateAndGet(c.now.incrementAndGet(), Math::max);
@@ -344,13 +348,13 @@ public class FhirBulkSandbox extends SandboxServer {
             if (!delay.isZero()) {
                 Thread.sleep(delay.toMillis());
             }
-            serve(ex, name, content);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         } finally {
             c.now.decrementAndGet();
         }
+        serve(ex, name, content);
     }
 
     void serve(HttpExchange ex, String name, byte[] content) throws IOException {
