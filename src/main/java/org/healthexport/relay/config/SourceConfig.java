@@ -10,25 +10,26 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * One configured source ({@code relay.sources.<id>.*}). The keys every kind shares are typed here; a kind's own
  * keys are read with {@link #property(String)}.
  */
 public final class SourceConfig {
-    /**
-     * The keys shared code reads for a source of any kind (the poll loop, kick-off schedules, downloads, the layout,
-     * tokens); a kind adds its own ({@code SourceKind#keys}).
-     */
-    public static final Set<String> SHARED_KEYS = Set.of("kind", "base-url", "allowed-hosts", "redirects-anywhere",
-            "path", "schedule", "schedule-zone", "kickoff-on-start", "single-export", "queue-when-busy", "export-lock",
-            "delete-after-delivery", "parallel-downloads", "deadline", "poll.initial-wait", "poll.min-wait",
-            "poll.max-wait", "auth.mode", "auth.token", "auth.token-file", "auth.token-url", "auth.client-id",
-            "auth.client-secret", "auth.client-secret-file", "auth.secret-in", "auth.scope", "auth.private-key-file",
-            "auth.key-id", "auth.algorithm");
     /** The switches shared code reads for every kind; a kind checks its own when it binds. */
     public static final Set<String> SHARED_FLAGS = Set.of(
             "kickoff-on-start", "single-export", "queue-when-busy", "delete-after-delivery", "redirects-anywhere");
+    /**
+     * The keys shared code reads for a source of any kind (the poll loop, kick-off schedules, downloads, the layout,
+     * tokens), its switches among them; a kind adds its own ({@code SourceKind#keys}).
+     */
+    public static final Set<String> SHARED_KEYS = Stream.concat(SHARED_FLAGS.stream(), Stream.of("kind", "base-url",
+            "allowed-hosts", "path", "schedule", "schedule-zone", "export-lock", "parallel-downloads", "deadline",
+            "poll.initial-wait", "poll.min-wait", "poll.max-wait", "auth.mode", "auth.token", "auth.token-file",
+            "auth.token-url", "auth.client-id", "auth.client-secret", "auth.client-secret-file", "auth.secret-in",
+            "auth.scope", "auth.private-key-file", "auth.key-id", "auth.algorithm"))
+            .collect(Collectors.toUnmodifiableSet());
 
     private final String id;
     private final String prefix;
