@@ -217,6 +217,8 @@ public class FhirBulkSandbox extends SandboxServer {
             sendJson(ex, 200, "{\"token_endpoint\":\"" + tokenUrl() + "\",\"token_endpoint_auth_methods_supported\":"
                     + "[\"private_key_jwt\",\"client_secret_basic\"],\"token_endpoint_auth_signing_alg_values_supported\":"
                     + "[\"RS384\",\"ES384\"],\"grant_types_supported\":[\"client_credentials\"]}");
+        } else if (rest.equals("metadata")) {
+            sendJson(ex, 200, capabilityStatement());
         } else if (rest.equals("token")) {
             token(ex, body);
         } else if (rest.endsWith("$export")) {
@@ -285,6 +287,27 @@ public class FhirBulkSandbox extends SandboxServer {
         ex.getResponseHeaders().set("Expires", DateTimeFormatter.RFC_1123_DATE_TIME
                 .format(Instant.now().plusSeconds(3600).atZone(ZoneOffset.UTC)));
         sendJson(ex, 200, manifest(job));
+    }
+
+    /**
+     * The server's CapabilityStatement, as a FHIR server answers {@code GET [base]/metadata}: the three export
+     * operations, and where tokens come from (the SMART oauth-uris extension). The relay does not read it; clients
+     * that look before they kick off (the reference bulk-data-client does, in the benchmarks) need it.
+     */
+    private String capabilityStatement() {
+        String bulk = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/";
+        String security = !oauth ? "" : "\"security\":{\"service\":[{\"coding\":[{\"system\":"
+                + "\"http://terminology.hl7.org/CodeSystem/restful-security-service\",\"code\":\"SMART-on-FHIR\"}]}],"
+                + "\"extension\":[{\"url\":\"http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris\","
+                + "\"extension\":[{\"url\":\"token\",\"valueUri\":\"" + tokenUrl() + "\"}]}]},";
+        return "{\"resourceType\":\"CapabilityStatement\",\"status\":\"active\",\"date\":\"2026-01-01\","
+                + "\"kind\":\"instance\",\"fhirVersion\":\"4.0.1\",\"format\":[\"json\"],"
+                + "\"implementation\":{\"description\":\"FHIR Bulk Data sandbox\",\"url\":\"" + fhirBase() + "\"},"
+                + "\"rest\":[{\"mode\":\"server\"," + security
+                + "\"operation\":[{\"name\":\"export\",\"definition\":\"" + bulk + "export\"}],"
+                + "\"resource\":[{\"type\":\"Patient\",\"operation\":[{\"name\":\"export\",\"definition\":\"" + bulk
+                + "patient-export\"}]},{\"type\":\"Group\",\"operation\":[{\"name\":\"export\",\"definition\":\""
+                + bulk + "group-export\"}]}]}]}";
     }
 
     private String manifest(Job job) {
