@@ -128,7 +128,7 @@ public class FolderTarget implements DeliveryTarget {
     public void put(String key, InputStream content, long length, String contentType) throws IOException {
         Path target = resolve(key);
         // looked at first: createDirectories on a folder that exists (every file of a job but the first) tries
-        // mkdir and builds and catches an exception, a few per cent of the relay's CPU on an export of small files
+        // mkdir and builds and catches an exception, a few per cent of the CPU a small file costs the relay
         if (!Files.isDirectory(target.getParent())) {
             Files.createDirectories(target.getParent());
         }
