@@ -38,10 +38,7 @@ RAW_SHA=$(sha256sum "$RUN/raw.ndjson" | cut -d' ' -f1)
 rm -f "$RUN/raw.ndjson"
 
 PORT=$(free_port)
-start_relay "$RUN/relay" "$PORT" "$XMX" \
-  -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
-  '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
-  -Drelay.poll.initial-wait=0s ${RELAY_OPTS:-}
+start_export_relay "$RUN/relay" "$PORT" "$XMX"
 # the simulator's CPU ticks: the sandbox's JVM, or nginx's master and worker
 sim_ticks() { local t=0 p; for p in "$SANDBOX_PID" $(pgrep -P "$SANDBOX_PID" || true); do t=$(( t + $(cpu_of "$p") )); done; echo "$t"; }
 sleep "${BENCH_IDLE:-0}" # a relay left idle first: what its start still had to compile is done by then

@@ -13,10 +13,7 @@ build
 echo "load average before: $(loadavg)"
 start_sandbox "$RUN/sandbox.log" big-file-bytes="$SIZE" polls-before-ready=0
 PORT=$(free_port)
-start_relay "$RUN/relay" "$PORT" "${RELAY_XMX:-128m}" \
-  -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
-  '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
-  -Drelay.poll.initial-wait=0s ${RELAY_OPTS:-}
+start_export_relay "$RUN/relay" "$PORT" "${RELAY_XMX:-128m}"
 echo "relay ready after $RELAY_READY_MS ms; each job asked right after the last one's file was in place"
 printf '%-4s %12s %12s\n' job request-ms transfer-ms
 for i in $(seq 1 "$JOBS"); do

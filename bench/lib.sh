@@ -139,18 +139,34 @@ start_relay() {
   RELAY_READY_MS=$(( $(date +%s%3N) - t0 ))
 }
 
-# delivered_file <run dir> [seconds]: the path of Observation-1.ndjson under <run dir>/relay/outbox once the relay
-# has put it there; looked for every 100 ms, so the loop takes no CPU the relay would miss. After [seconds]
+# start_export_relay <workdir> <port> <xmx> -Dkey=value...: start_relay with one source, "bench", that exports the
+# simulator's Observation files (SANDBOX_FHIR) and polls at once; then the options given and RELAY_OPTS.
+start_export_relay() {
+  local dir=$1 port=$2 xmx=$3; shift 3
+  start_relay "$dir" "$port" "$xmx" \
+    -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
+    '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
+    -Drelay.poll.initial-wait=0s "$@" ${RELAY_OPTS:-}
+}
+
+# first_file_ms: when the sandbox got its first file request since GET /bench/reset (epoch ms).
+first_file_ms() { curl -sf "$SANDBOX_BASE/bench/stats" | grep -oE '"firstFileAtMs":[0-9]+' | cut -d: -f2; }
+
+# delivered <relay dir> <name> [seconds]: the path of the first file called <name> under <relay dir>/outbox once the
+# relay has put it there; looked for every 100 ms, so the loop takes no CPU the relay would miss. After [seconds]
 # (default BENCH_TIMEOUT, else 600) it prints the relay's log and fails.
-delivered_file() {
-  local deadline=$((SECONDS + ${2:-${BENCH_TIMEOUT:-600}})) file=
+delivered() {
+  local deadline=$((SECONDS + ${3:-${BENCH_TIMEOUT:-600}})) file=
   until [ -n "$file" ]; do
-    file=$(find "$1/relay/outbox" -name Observation-1.ndjson 2>/dev/null | head -1)
-    [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$1/relay/relay.log" >&2; return 1; }
+    file=$(find "$1/outbox" -name "$2" 2>/dev/null | head -1)
+    [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$1/relay.log" >&2; return 1; }
     [ -z "$file" ] && sleep 0.1
   done
   echo "$file"
 }
+
+# delivered_file <run dir> [seconds]: the big file, Observation-1.ndjson, delivered by the relay of <run dir>/relay.
+delivered_file() { delivered "$1/relay" Observation-1.ndjson "${2:-}"; }
 
 # in_place_ms <file>: when the rename put the file in place (its ctime, epoch ms), not when a loop saw it.
 in_place_ms() { date -d "$(stat -c %z "$1")" +%s%3N; }

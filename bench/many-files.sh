@@ -13,20 +13,12 @@ printf '%-9s %7s %9s %9s %8s %s\n' parallel files seconds files/s heapMiB "load 
 for P in ${PARALLEL:-1 4 8}; do
   PORT=$(free_port)
   DIR=$RUN/p$P
-  start_relay "$DIR" "$PORT" "${RELAY_XMX:-256m}" \
-    -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
-    '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
-    -Drelay.poll.initial-wait=0s -Drelay.download.parallel="$P" ${RELAY_OPTS:-}
+  start_export_relay "$DIR" "$PORT" "${RELAY_XMX:-256m}" -Drelay.download.parallel="$P"
   curl -sf "${SANDBOX_BASE}/bench/reset" -o /dev/null
   curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
-  deadline=$((SECONDS + ${BENCH_TIMEOUT:-600}))
-  until [ -n "$(find "$DIR/outbox" -name receipt.json 2>/dev/null | head -1)" ]; do
-    [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$DIR/relay.log" >&2; exit 1; }
-    sleep 0.05
-  done
-  END_MS=$(date +%s%3N)
-  STATS=$(curl -sf "${SANDBOX_BASE}/bench/stats")
-  FIRST=$(echo "$STATS" | grep -oE '"firstFileAtMs":[0-9]+' | cut -d: -f2)
+  RECEIPT=$(delivered "$DIR" receipt.json)
+  END_MS=$(in_place_ms "$RECEIPT")
+  FIRST=$(first_file_ms)
   DELIVERED=$(find "$DIR/outbox" -name '*.ndjson' | wc -l)
   HEAP=$(peak_heap_mib "$DIR/gc.log")
   stop_pid "$RELAY_PID"

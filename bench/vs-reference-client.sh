@@ -27,7 +27,6 @@ echo "load average before: $(loadavg); node $(node --version)"
 lines_hash() { find "$1" -name '*.ndjson' ! -name log.ndjson -print0 | xargs -0 awk 1 | LC_ALL=C sort | sha256sum | cut -c1-16; }
 ndjson_files() { find "$1" -name '*.ndjson' ! -name log.ndjson | wc -l; }
 ndjson_bytes() { find "$1" -name '*.ndjson' ! -name log.ndjson -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
-first_file_ms() { curl -sf "$SANDBOX_BASE/bench/stats" | grep -oE '"firstFileAtMs":[0-9]+' | cut -d: -f2; }
 
 # row <who> <dir> <request ms> <end ms> <memory MiB> <CPU seconds> <the sandbox's CPU seconds>
 row() {
@@ -41,19 +40,12 @@ sandbox_cpu() { cpu_seconds "$SANDBOX_PID"; }
 
 relay_run() { # relay_run <dir> <xmx>
   local dir=$1 request end receipt
-  start_relay "$dir" "$(free_port)" "$2" \
-    -Drelay.sources.bench.kind=fhir-bulk -Drelay.sources.bench.base-url="$SANDBOX_FHIR" \
-    '-Drelay.sources.bench.export=Patient/$export?_type=Observation' -Drelay.sources.bench.allowed-hosts=127.0.0.1 \
-    -Drelay.poll.initial-wait=0s ${RELAY_OPTS:-}
+  start_export_relay "$dir" "$(free_port)" "$2"
   curl -sf "$SANDBOX_BASE/bench/reset" -o /dev/null
   local cpu0 sim0; cpu0=$(cpu_seconds "$RELAY_PID"); sim0=$(sandbox_cpu)
   request=$(date +%s%3N)
   curl -sf -X POST "$RELAY_URL/api/sources/bench/run" -o /dev/null
-  local deadline=$((SECONDS + ${BENCH_TIMEOUT:-600}))
-  until receipt=$(find "$dir/outbox" -name receipt.json 2>/dev/null | head -1) && [ -n "$receipt" ]; do
-    [ $SECONDS -gt $deadline ] && { echo "timed out; relay log:" >&2; tail -20 "$dir/relay.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  receipt=$(delivered "$dir" receipt.json)
   end=$(in_place_ms "$receipt")
   local cpu sim; cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$RELAY_PID")" 'BEGIN { print b - a }')
   sim=$(awk -v a="$sim0" -v b="$(sandbox_cpu)" 'BEGIN { print b - a }')
