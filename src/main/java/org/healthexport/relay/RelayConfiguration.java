@@ -75,6 +75,8 @@ public class RelayConfiguration implements CamelConfiguration {
     private static final Logger LOG = LoggerFactory.getLogger(RelayConfiguration.class);
     /** The kind of the demo's one source. */
     static final String DEMO_KIND = FhirBulkKind.NAME;
+    /** The id of the demo's source. */
+    static final String DEMO_SOURCE = "demo";
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -83,8 +85,9 @@ public class RelayConfiguration implements CamelConfiguration {
         Clock clock = Clock.systemUTC();
         Set<String> givenKeys = props.givenKeys();
         warnOfUnknownKeys(KnownKeys.packaged(), givenKeys);
+        Set<String> sourceIds = props.sourceIds(givenKeys);
 
-        boolean demo = runsDemo(props);
+        boolean demo = runsDemo(props, sourceIds);
         if (demo || props.getBoolean("relay.sandbox.enabled", false)) {
             FhirBulkSandbox sandbox = new FhirBulkSandbox(props.get("relay.sandbox.host", "127.0.0.1"),
                     props.getInt("relay.sandbox.port", 0))
@@ -102,7 +105,7 @@ public class RelayConfiguration implements CamelConfiguration {
             context.getPropertiesComponent().addInitialProperty("relay.sandbox.storage-origin", sandbox.storageOrigin());
             LOG.info("FHIR Bulk Data sandbox listening at {}", sandbox.fhirBase());
             if (demo) {
-                defineDemoSource(context, sandbox);
+                sourceIds = defineDemoSource(context, sandbox);
             }
         }
 
@@ -122,7 +125,7 @@ public class RelayConfiguration implements CamelConfiguration {
         }
         List<SourceConfig> configured = new ArrayList<>();
         List<KnownKeys> sourceKeys = new ArrayList<>();
-        for (String id : props.sourceIds()) {
+        for (String id : sourceIds) {
             SourceConfig configuredSource = new SourceConfig(id, props);
             SourceKind kind = SourceKinds.get(configuredSource.kind());
             SourceConfig source = configuredSource.withDefaults(kind.defaults(configuredSource));
@@ -304,20 +307,22 @@ public class RelayConfiguration implements CamelConfiguration {
     }
 
     /** With no source configured, the relay runs its demo (unless relay.demo.enabled=false). */
-    static boolean runsDemo(RelayProperties props) {
-        return props.sourceIds().isEmpty() && props.getBoolean("relay.demo.enabled", true);
+    static boolean runsDemo(RelayProperties props, Set<String> sourceIds) {
+        return sourceIds.isEmpty() && props.getBoolean("relay.demo.enabled", true);
     }
 
-    private static void defineDemoSource(CamelContext context, FhirBulkSandbox sandbox) {
+    /** The demo's source, as properties pointing at the sandbox; its id. */
+    private static Set<String> defineDemoSource(CamelContext context, FhirBulkSandbox sandbox) {
         var pc = context.getPropertiesComponent();
         Map<String, String> demo = Map.of(
-                "relay.sources.demo.kind", DEMO_KIND,
-                "relay.sources.demo.base-url", sandbox.fhirBase(),
-                "relay.sources.demo.export", "Group/demo/$export?_type=Patient,Observation",
-                "relay.sources.demo.kickoff-on-start", "true",
-                "relay.sources.demo.allowed-hosts", sandbox.storageOrigin());
+                "relay.sources." + DEMO_SOURCE + ".kind", DEMO_KIND,
+                "relay.sources." + DEMO_SOURCE + ".base-url", sandbox.fhirBase(),
+                "relay.sources." + DEMO_SOURCE + ".export", "Group/demo/$export?_type=Patient,Observation",
+                "relay.sources." + DEMO_SOURCE + ".kickoff-on-start", "true",
+                "relay.sources." + DEMO_SOURCE + ".allowed-hosts", sandbox.storageOrigin());
         demo.forEach(pc::addInitialProperty);
         LOG.info("No source configured: running the demo against the sandbox");
+        return Set.of(DEMO_SOURCE);
     }
 
     /** The jobs API adopts and starts exports: reachable beyond this machine, it must ask for a token. */

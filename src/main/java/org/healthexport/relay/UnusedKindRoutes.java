@@ -41,11 +41,12 @@ final class UnusedKindRoutes extends MainListenerSupport {
 
     /** The kinds the configured sources name, or the demo's when it runs. */
     static Set<String> usedKinds(RelayProperties props) {
-        if (RelayConfiguration.runsDemo(props)) {
+        Set<String> sourceIds = props.sourceIds();
+        if (RelayConfiguration.runsDemo(props, sourceIds)) {
             return Set.of(RelayConfiguration.DEMO_KIND);
         }
         // the kind alone: a source configured wrongly is reported, with the reason, where the sources are wired
-        return props.sourceIds().stream().map(id -> props.get("relay.sources." + id + ".kind"))
+        return sourceIds.stream().map(id -> props.get("relay.sources." + id + ".kind"))
                 .flatMap(Optional::stream).collect(Collectors.toSet());
     }
 

@@ -139,8 +139,13 @@ public class RelayProperties {
      * variables named {@code RELAY_SOURCES_<ID>_KIND} (an id given that way is lower-cased).
      */
     public Set<String> sourceIds() {
+        return sourceIds(givenKeys());
+    }
+
+    /** The same from keys already read with {@link #givenKeys()}: each call of that reads the properties files. */
+    public Set<String> sourceIds(Set<String> givenKeys) {
         Set<String> ids = new TreeSet<>();
-        addSourceIds(ids, givenKeys());
+        addSourceIds(ids, givenKeys);
         for (Map.Entry<String, String> env : System.getenv().entrySet()) {
             Matcher m = ENV_SOURCE_KIND.matcher(env.getKey());
             if (m.matches()) {

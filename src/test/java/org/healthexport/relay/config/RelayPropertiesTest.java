@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -73,6 +74,24 @@ class RelayPropertiesTest {
                 .hasMessage("Property relay.poll.lease must be at least PT1S, not PT0S");
         assertThatThrownBy(props::httpReadTimeout).hasMessageContaining("relay.http.read-timeout");
         assertThat(props.httpConnectTimeout()).isEqualTo(Duration.ofMillis(250));
+    }
+
+    @Test
+    void theSourceIdsComeFromTheSourceKeysWhetherReadHereOrGiven() {
+        Properties configured = new Properties();
+        configured.setProperty("relay.sources.acme.kind", "fhir-bulk");
+        configured.setProperty("relay.sources.beta.base-url", "https://beta.example/fhir");
+        configured.setProperty("relay.target.kind", "file");
+        DefaultCamelContext camel = new DefaultCamelContext();
+        camel.getPropertiesComponent().setInitialProperties(configured);
+        RelayProperties props = new RelayProperties(camel);
+
+        Set<String> given = props.givenKeys();
+        assertThat(given).contains("relay.sources.acme.kind", "relay.sources.beta.base-url", "relay.target.kind");
+        assertThat(props.sourceIds(given)).contains("acme", "beta").doesNotContain("kind", "target");
+        assertThat(props.sourceIds()).isEqualTo(props.sourceIds(given));
+        assertThat(props.sourceIds(Set.of("relay.sources.gamma.kind", "relay.sources.", "relay.sources.x")))
+                .as("a key without a source's own key names no source").contains("gamma").doesNotContain("", "x");
     }
 
     @Test
