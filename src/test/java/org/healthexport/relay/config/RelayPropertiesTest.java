@@ -40,12 +40,7 @@ class RelayPropertiesTest {
 
     @Test
     void aCountBelowItsFloorStopsTheStartWithTheKeyNamedWhileTheDefaultAndHigherValuesPass() {
-        Properties configured = new Properties();
-        configured.setProperty("relay.poll.batch-size", "0");
-        configured.setProperty("relay.notify.webhook-attempts", "3");
-        DefaultCamelContext camel = new DefaultCamelContext();
-        camel.getPropertiesComponent().setInitialProperties(configured);
-        RelayProperties props = new RelayProperties(camel);
+        RelayProperties props = configured(Map.of("relay.poll.batch-size", "0", "relay.notify.webhook-attempts", "3"));
 
         assertThatThrownBy(() -> props.getInt("relay.poll.batch-size", 200, 1))
                 .isInstanceOf(ConfigurationException.class)
@@ -62,13 +57,8 @@ class RelayPropertiesTest {
                 .isInstanceOf(ConfigurationException.class);
         assertThat(RelayProperties.parseDuration("k", "PT0S")).isZero();
 
-        Properties configured = new Properties();
-        configured.setProperty("relay.poll.lease", "0");
-        configured.setProperty("relay.http.read-timeout", "0ms");
-        configured.setProperty("relay.http.connect-timeout", "250ms");
-        DefaultCamelContext camel = new DefaultCamelContext();
-        camel.getPropertiesComponent().setInitialProperties(configured);
-        RelayProperties props = new RelayProperties(camel);
+        RelayProperties props = configured(Map.of("relay.poll.lease", "0", "relay.http.read-timeout", "0ms",
+                "relay.http.connect-timeout", "250ms"));
         assertThatThrownBy(() -> props.getDuration("relay.poll.lease", Duration.ofSeconds(60), Duration.ofSeconds(1)))
                 .isInstanceOf(ConfigurationException.class)
                 .hasMessage("Property relay.poll.lease must be at least PT1S, not PT0S");
@@ -78,13 +68,8 @@ class RelayPropertiesTest {
 
     @Test
     void theSourceIdsComeFromTheSourceKeysWhetherReadHereOrGiven() {
-        Properties configured = new Properties();
-        configured.setProperty("relay.sources.acme.kind", "fhir-bulk");
-        configured.setProperty("relay.sources.beta.base-url", "https://beta.example/fhir");
-        configured.setProperty("relay.target.kind", "file");
-        DefaultCamelContext camel = new DefaultCamelContext();
-        camel.getPropertiesComponent().setInitialProperties(configured);
-        RelayProperties props = new RelayProperties(camel);
+        RelayProperties props = configured(Map.of("relay.sources.acme.kind", "fhir-bulk",
+                "relay.sources.beta.base-url", "https://beta.example/fhir", "relay.target.kind", "file"));
 
         Set<String> given = props.givenKeys();
         assertThat(given).contains("relay.sources.acme.kind", "relay.sources.beta.base-url", "relay.target.kind");
@@ -100,5 +85,14 @@ class RelayPropertiesTest {
         assertThatThrownBy(() -> s.intProperty("parallel-downloads", 8, 1))
                 .hasMessage("Property relay.sources.s1.parallel-downloads must be at least 1, not 0");
         assertThat(s.intProperty("max-pages", 100, 1)).isEqualTo(100);
+    }
+
+    /** The relay's properties as a context given these keys would read them. */
+    private static RelayProperties configured(Map<String, String> keys) {
+        Properties configured = new Properties();
+        configured.putAll(keys);
+        DefaultCamelContext camel = new DefaultCamelContext();
+        camel.getPropertiesComponent().setInitialProperties(configured);
+        return new RelayProperties(camel);
     }
 }
