@@ -314,13 +314,14 @@ public class RelayConfiguration implements CamelConfiguration {
     /** The demo's source, as properties pointing at the sandbox; its id. */
     private static Set<String> defineDemoSource(CamelContext context, FhirBulkSandbox sandbox) {
         var pc = context.getPropertiesComponent();
+        String prefix = "relay.sources." + DEMO_SOURCE + ".";
         Map<String, String> demo = Map.of(
-                "relay.sources." + DEMO_SOURCE + ".kind", DEMO_KIND,
-                "relay.sources." + DEMO_SOURCE + ".base-url", sandbox.fhirBase(),
-                "relay.sources." + DEMO_SOURCE + ".export", "Group/demo/$export?_type=Patient,Observation",
-                "relay.sources." + DEMO_SOURCE + ".kickoff-on-start", "true",
-                "relay.sources." + DEMO_SOURCE + ".allowed-hosts", sandbox.storageOrigin());
-        demo.forEach(pc::addInitialProperty);
+                "kind", DEMO_KIND,
+                "base-url", sandbox.fhirBase(),
+                "export", "Group/demo/$export?_type=Patient,Observation",
+                "kickoff-on-start", "true",
+                "allowed-hosts", sandbox.storageOrigin());
+        demo.forEach((key, value) -> pc.addInitialProperty(prefix + key, value));
         LOG.info("No source configured: running the demo against the sandbox");
         return Set.of(DEMO_SOURCE);
     }

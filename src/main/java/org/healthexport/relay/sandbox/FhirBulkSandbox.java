@@ -295,19 +295,22 @@ public class FhirBulkSandbox extends SandboxServer {
      * that look before they kick off (the reference bulk-data-client does, in the benchmarks) need it.
      */
     private String capabilityStatement() {
-        String bulk = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/";
-        String security = !oauth ? "" : "\"security\":{\"service\":[{\"coding\":[{\"system\":"
-                + "\"http://terminology.hl7.org/CodeSystem/restful-security-service\",\"code\":\"SMART-on-FHIR\"}]}],"
-                + "\"extension\":[{\"url\":\"http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris\","
-                + "\"extension\":[{\"url\":\"token\",\"valueUri\":\"" + tokenUrl() + "\"}]}]},";
-        return "{\"resourceType\":\"CapabilityStatement\",\"status\":\"active\",\"date\":\"2026-01-01\","
-                + "\"kind\":\"instance\",\"fhirVersion\":\"4.0.1\",\"format\":[\"json\"],"
-                + "\"implementation\":{\"description\":\"FHIR Bulk Data sandbox\",\"url\":\"" + fhirBase() + "\"},"
-                + "\"rest\":[{\"mode\":\"server\"," + security
-                + "\"operation\":[{\"name\":\"export\",\"definition\":\"" + bulk + "export\"}],"
-                + "\"resource\":[{\"type\":\"Patient\",\"operation\":[{\"name\":\"export\",\"definition\":\"" + bulk
-                + "patient-export\"}]},{\"type\":\"Group\",\"operation\":[{\"name\":\"export\",\"definition\":\""
-                + bulk + "group-export\"}]}]}]}";
+        String security = !oauth ? "" : """
+                "security": {"service": [{"coding": [{"system": \
+                "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
+                  "extension": [{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [{"url": "token", "valueUri": "%s"}]}]},
+                """.formatted(tokenUrl());
+        return """
+                {"resourceType": "CapabilityStatement", "status": "active", "date": "2026-01-01", "kind": "instance",
+                 "fhirVersion": "4.0.1", "format": ["json"],
+                 "implementation": {"description": "FHIR Bulk Data sandbox", "url": "%s"},
+                 "rest": [{"mode": "server", %s
+                   "operation": [{"name": "export", "definition": "%3$sexport"}],
+                   "resource": [
+                     {"type": "Patient", "operation": [{"name": "export", "definition": "%3$spatient-export"}]},
+                     {"type": "Group", "operation": [{"name": "export", "definition": "%3$sgroup-export"}]}]}]}
+                """.formatted(fhirBase(), security, "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/");
     }
 
     private String manifest(Job job) {
